@@ -35,8 +35,8 @@ from the llama.cpp tree inside llama-cpp-python's sdist in a few minutes:
 Against it hyoka uses the `generic` preset (its defaults for an endpoint it knows nothing about).
 On 2 CPU cores neither llama.cpp server gains much from batching (Q4 weights are small, the
 cores are the limit), so every client lands near the same rate. `--transformers-serve VENV`
-runs the completions half against `transformers serve --continuous-batching` on the
-dequantised fp32 Gemma, whose batched CPU decode is several times faster than one request at
+runs the matrix against `transformers serve --continuous-batching` on the dequantised fp32
+Gemma (with tests/fixtures' chat template added), whose batched CPU decode is several times faster than one request at
 a time — the case where a client's default concurrency decides its throughput, as on vLLM:
     python3 -m venv VENV && VENV/bin/pip install torch==2.13.0 'transformers[serving]'
 (the dequantised folder is made by any `hf:` run on the GGUF, e.g. the test suite).
@@ -312,6 +312,20 @@ def start_llama_server(binary: Path, gguf: str, slots: int) -> Any:
     return server
 
 
+def with_chat_template(folder: Path, work: Path) -> Path:
+    """A view of `folder` (weights linked, not copied) whose tokenizer has the Gemma chat template
+    of tests/fixtures, so /v1/chat/completions works (the GGUF carries none)."""
+    view = work / "gemma-with-chat-template"
+    view.mkdir(exist_ok=True)
+    for item in folder.iterdir():
+        if item.name != "tokenizer_config.json":
+            (view / item.name).symlink_to(item)
+    config = json.loads((folder / "tokenizer_config.json").read_text(encoding="utf-8"))
+    config["chat_template"] = (ROOT / "tests" / "fixtures" / "gemma_chat_template.jinja").read_text(encoding="utf-8")
+    (view / "tokenizer_config.json").write_text(json.dumps(config, ensure_ascii=False), encoding="utf-8")
+    return view
+
+
 def start_transformers_serve(venv: Path, folder: Path) -> Any:
     """`transformers serve` with continuous batching on the CPU (a batching server that runs here)."""
     from hyoka.models.servers import ManagedServer, ServerSpec
@@ -337,7 +351,7 @@ def main() -> int:
     parser.add_argument("--slots", type=int, default=16, help="llama-server --parallel")
     parser.add_argument("--transformers-serve", type=Path, default=None, metavar="VENV",
                         help="a venv with transformers[serving]: bench against `transformers serve --continuous-batching` "
-                             "on the dequantised Gemma (completions only: the GGUF has no chat template)")
+                             "on the dequantised Gemma")
     args = parser.parse_args()
     levels = [int(c) for c in args.concurrency.split(",")]
     top = max(levels)
@@ -351,16 +365,16 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="hyoka-bench-"))
     set_log_dir(work)
     data = write_workload(work, args.docs)
-    model, apis = "generate", (False, True)  # chat: False, True
+    model = "generate"
     if args.llama_server:
         server = start_llama_server(args.llama_server, str(assemble()), args.slots)
         preset = "generic"  # any OpenAI-compatible endpoint: hyoka's defaults for one it knows nothing about
     elif args.transformers_serve:
         from hyoka.models.hf import dequantised_gguf_folder
 
-        folder = dequantised_gguf_folder(assemble())
+        folder = with_chat_template(dequantised_gguf_folder(assemble()), work)
         server = start_transformers_serve(args.transformers_serve, folder)
-        preset, model, apis = "generic", str(folder), (False,)  # the server is pinned to the folder's name
+        preset, model = "generic", str(folder)  # the server is pinned to the folder's name
     else:
         server = LlamaCppServerBackend(str(assemble()), {}).server
         preset = "llamacpp"
@@ -370,7 +384,7 @@ def main() -> int:
     rows: list[Row] = []
     try:
         through_proxy(port, lambda url: bench_hyoka(url, work, None, chat=False, preset=preset, model=model))  # warm-up
-        for chat in apis:
+        for chat in (False, True):
             rows.append(through_proxy(port, lambda url: bench_hyoka(url, work, None, chat=chat, preset=preset, model=model)))
             for c in levels if not chat else [top]:
                 rows.append(through_proxy(port, lambda url: bench_hyoka(url, work, c, chat=chat, preset=preset, model=model)))
@@ -378,13 +392,13 @@ def main() -> int:
                 rows.append(through_proxy(port, lambda url: bench_raw(url, data, c, chat=chat, extra=extra, model=model)))
         if not args.skip_others:
             if (args.other_venv / "bin" / "lm_eval").exists():
-                for chat in apis:
+                for chat in (False, True):
                     for c in (None, top):
                         rows.append(through_proxy(
                             port, lambda url: bench_lmeval(args.other_venv, url, work, c, chat=chat, data=data, model=model)))
             else:
                 print(f"no lm_eval in {args.other_venv}: pip install 'lm-eval[api]' into it", file=sys.stderr)
-            if (args.lighteval_venv / "bin" / "lighteval").exists() and True in apis:
+            if (args.lighteval_venv / "bin" / "lighteval").exists():
                 for c in (None, top):
                     rows.append(through_proxy(
                         port, lambda url: bench_lighteval(args.lighteval_venv, url, work, c, data=data, model=model)))
