@@ -90,6 +90,14 @@ def _values(
     return values
 
 
+def _answer_problem(sample: Sample | None, turn: int) -> str | None:
+    """Why a sample cannot be judged on `turn` (None: it can): no answer with that many turns,
+    and whether its generation failed."""
+    if sample is not None and len(sample.turns) >= turn:
+        return None
+    return "answer_error" if sample is not None and sample.error is not None else "missing_answer"
+
+
 def single_items(
     questions: Sequence[Question],
     answers: AnswerSet,
@@ -102,14 +110,9 @@ def single_items(
     items, infos, unjudged = [], {}, []
     for q, info, sample in _samples(questions, answers, turns):
         turn = info.turn
-        if sample is None:
-            unjudged.append(Unjudged(info, "missing_answer"))
-            continue
-        if sample.error is not None and len(sample.turns) < turn:
-            unjudged.append(Unjudged(info, "answer_error"))
-            continue
-        if len(sample.turns) < turn:
-            unjudged.append(Unjudged(info, "missing_answer"))
+        problem = _answer_problem(sample, turn)
+        if problem:
+            unjudged.append(Unjudged(info, problem))
             continue
         values = _values(q, turn, {"answer": sample}, references, reference_source)
         key = _item_key(info)
@@ -133,8 +136,9 @@ def pairwise_items(
     for q, info, sample in _samples(questions, answers, turns):
         turn = info.turn
         base = baseline.answers.get(q.question_id)
-        if sample is None or len(sample.turns) < turn:
-            unjudged.append(Unjudged(info, "answer_error" if sample and sample.error else "missing_answer"))
+        problem = _answer_problem(sample, turn)
+        if problem:
+            unjudged.append(Unjudged(info, problem))
             continue
         if base is None or len(base.samples[0].turns) < turn:
             unjudged.append(Unjudged(info, "missing_baseline_answer"))

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Literal, Sequence
 
 import numpy as np
 
@@ -37,6 +37,7 @@ from hyoka.models.identity import file_sha256
 from hyoka.models.tokenization import encode_pair, score_continuation
 
 
+Mode = Literal["score", "generate"]
 #: logits rows (1 MB each for a 262k vocabulary) kept for reuse by the next requests
 MAX_KEPT_ROWS = 256
 
@@ -81,7 +82,7 @@ class LlamaCppBackend(Backend):
             settings=self._settings,
         )
         self._rows: dict[int, np.ndarray] = {}  # logits rows kept per position (for prefix reuse)
-        self._mode: str | None = None
+        self._mode: Mode | None = None
         self._bos = self.llm.detokenize([self.llm.token_bos()], special=True).decode("utf-8", errors="replace")
 
     @property
@@ -118,20 +119,15 @@ class LlamaCppBackend(Backend):
         self._truncate(start)
         self._decode(tokens[start:], want={p for p in scored if p >= start})
         logprob, greedy = score_continuation(np.stack([self._rows[p] for p in scored]), cont)
-        if len(self._rows) > MAX_KEPT_ROWS:
-            # an evicted row that a later request needs is decoded again (off the server's schedule)
-            for p in sorted(self._rows)[: len(self._rows) - MAX_KEPT_ROWS]:
-                del self._rows[p]
+        self._evict_rows()
         return LoglikelihoodResult(logprob, greedy, len(cont))
 
     def _reuse_point(self, tokens: list[int], scored: range) -> int:
         """First position to decode: the server's prefix rule, moved back to the first scored
         position whose logits were not kept."""
         common = self._common_prefix(tokens)
-        if common == len(tokens):
-            start = common if self.llm.n_tokens == len(tokens) else common - 1
-        else:
-            start = common
+        # a prompt that is a strict prefix of the cache re-decodes its last token (as the server does)
+        start = common - 1 if common == len(tokens) < self.llm.n_tokens else common
         missing = [p for p in scored if p < start and p not in self._rows]
         return min([start, *missing])
 
@@ -173,7 +169,13 @@ class LlamaCppBackend(Backend):
                 rows = iter(flat.reshape(n_out, n_vocab).copy())
                 self._rows.update({n_past + j: next(rows) for j, flag in enumerate(flags) if flag})
 
-    def _enter_mode(self, mode: str) -> None:
+    def _evict_rows(self) -> None:
+        """Keep at most MAX_KEPT_ROWS rows, the lowest positions going first; an evicted row that
+        a later request needs is decoded again (off the server's schedule, so rarely equal bits)."""
+        for p in sorted(self._rows)[: max(0, len(self._rows) - MAX_KEPT_ROWS)]:
+            del self._rows[p]
+
+    def _enter_mode(self, mode: Mode) -> None:
         """Start from an empty cache when switching between scoring and generation (the server
         loads a separate model per kind and reloads on a switch)."""
         if self._mode != mode:
