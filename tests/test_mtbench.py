@@ -321,3 +321,13 @@ def test_byo_saved_answers_judged_by_gemma(data: Path, gemma_gguf: Path, tmp_pat
     row = json.loads((tmp_path / "run" / "judgments.jsonl").read_text().splitlines()[0])
     assert row["prompt_name"] == "single-math-v1" and "[参考回答の開始]" in row["user_prompt"]
     assert outcome.judge_stats.model_calls == 1 and outcome.answer_stats.model_calls == 0
+
+
+def test_unjudgeable_answers_name_their_reason() -> None:
+    from hyoka.judge.byo import Sample
+    from hyoka.judge.items import _answer_problem
+
+    assert _answer_problem(None, 1) == "missing_answer"
+    assert _answer_problem(Sample(turns=["a"]), 2) == "missing_answer"
+    assert _answer_problem(Sample(turns=["a"], error="turn 2: timeout"), 2) == "answer_error"
+    assert _answer_problem(Sample(turns=["a", "b"], error=None), 2) is None
