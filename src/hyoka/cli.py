@@ -10,6 +10,7 @@ from typing import Any, Sequence
 
 import yaml
 
+from hyoka.cluster import commands as cluster_commands
 from hyoka.errors import HyokaError
 
 GEN_KEYS = {"max_tokens": int, "temperature": float, "top_p": float, "seed": int, "stop": list, "n": int}
@@ -342,6 +343,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     _add_mtbench_parser(sub)  # hyoka mtbench
     _add_score_parser(sub)  # hyoka score
+    cluster_commands.add_parser(sub)  # hyoka submit / status / collect (docs/cluster.md)
     return parser
 
 
