@@ -15,7 +15,10 @@ $(VENV)/.setup-demo: pyproject.toml
 
 $(VENV)/.setup-dev: pyproject.toml $(VENV)/.setup-demo
 	$(PY) -m pip install -q torch==2.13.0
-	$(PY) -m pip install -q -e '.[demo,hf,api,test]' accelerate
+	$(PY) -m pip install -q -e '.[demo,hf,api,test,ray]' accelerate
+	# Slurm and munge for the cluster tests (a single-node Slurm started by the tests themselves)
+	if ! command -v slurmctld >/dev/null && command -v apt-get >/dev/null; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq slurm-wlm munge; fi
 	touch $@
 
 setup: $(VENV)/.setup-demo

@@ -166,7 +166,7 @@ def _submit_jobs(run_dir: Path, plan: Any, scheduler: str, args: argparse.Namesp
     from hyoka.cluster.collect import job_done
     from hyoka.cluster.schedulers import ACTIVE, read_submitted, record_submission
     from hyoka.cluster.schedulers import scheduler as get_scheduler
-    from hyoka.cluster.scripts import script_path
+    from hyoka.cluster.scripts import script_path, submit_options
 
     jobs = [job for job in plan.jobs if not job_done(run_dir, job)] if resume else list(plan.jobs)
     if resume and scheduler != "ray":
@@ -187,7 +187,7 @@ def _submit_jobs(run_dir: Path, plan: Any, scheduler: str, args: argparse.Namesp
         return _run_on_ray(run_dir, plan, jobs, args.address)
     sched = get_scheduler(scheduler)
     for job in jobs:
-        job_id = sched.submit(script_path(run_dir, job.name))
+        job_id = sched.submit(script_path(run_dir, job.name), submit_options(plan, scheduler))
         record_submission(run_dir, job.name, job_id, scheduler)
         print(f"{job.name}\t{job_id}")
     print(f"{len(jobs)} job(s) submitted; `hyoka status {run_dir}`, then `hyoka collect {run_dir}`")

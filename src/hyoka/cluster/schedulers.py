@@ -35,8 +35,8 @@ def _run(argv: list[str], *, what: str) -> str:
 class Slurm:
     name = "slurm"
 
-    def submit(self, script: Path) -> str:
-        out = _run(["sbatch", "--parsable", str(script)], what=f"submitting {script.name}")
+    def submit(self, script: Path, options: list[str]) -> str:
+        out = _run(["sbatch", "--parsable", *options, str(script)], what=f"submitting {script.name}")
         return out.strip().split(";")[0]
 
     def states(self, ids: list[str]) -> dict[str, str]:
@@ -69,8 +69,8 @@ class Slurm:
 class GridEngine:
     name = "sge"
 
-    def submit(self, script: Path) -> str:
-        out = _run(["qsub", str(script)], what=f"submitting {script.name}")
+    def submit(self, script: Path, options: list[str]) -> str:
+        out = _run(["qsub", *options, str(script)], what=f"submitting {script.name}")
         m = re.search(r"Your job(?:-array)? (\d+)", out)
         if m is None:
             raise SchedulerError(f"submitting {script.name}: qsub said '{out.strip()}', no job id")

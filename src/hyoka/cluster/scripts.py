@@ -83,15 +83,14 @@ def _slurm_directives(job: JobPlan, node: NodeKind, profile: ClusterProfile, log
 
 
 def _sge_directives(job: JobPlan, node: NodeKind, profile: ClusterProfile, log: Path, run_name: str) -> list[str]:
-    """TSUBAME4 style: `-l node_q=1`, `-l h_rt=HH:MM:SS`, `-p -5`, `-g group`, `-cwd`."""
+    """TSUBAME4 style: `-l node_q=1`, `-l h_rt=HH:MM:SS`, `-p -5`, `-cwd`. The group goes on
+    the qsub command line (`qsub -g GROUP`, see submit_options), as TSUBAME's manual gives it."""
     lines = ["-cwd", f"-N hyoka-{run_name}-{job.name}", f"-o {log}", "-j y"]
     if node.resource:
         lines.append(f"-l {node.resource}")
     lines.append(f"-l h_rt={job.walltime}")
     if profile.priority is not None:
         lines.append(f"-p {profile.priority}")
-    if profile.group:
-        lines.append(f"-g {profile.group}")
     return [f"#$ {d}" for d in [*lines, *profile.directives, *node.directives]]
 
 
@@ -121,6 +120,14 @@ def render_script(plan: RunPlan, job: JobPlan, run_dir: Path, scheduler: str) ->
         f"exec {shlex.quote(python)} -m hyoka.cluster.worker {shlex.quote(str(spec_path(run_dir, job.name)))}",
     ]
     return "\n".join(lines) + "\n"
+
+
+def submit_options(plan: RunPlan, scheduler: str) -> list[str]:
+    """Options for the submit command itself (not directives in the script)."""
+    profile = ClusterProfile.model_validate(plan.profile)
+    if scheduler == "sge" and profile.group:
+        return ["-g", profile.group]
+    return []
 
 
 def _python() -> str:

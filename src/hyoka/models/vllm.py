@@ -2,6 +2,7 @@
 
 MODEL is a local folder or a Hugging Face id. Settings via --model-args:
   max_model_len, tensor_parallel_size, dtype, gpu_memory_utilization, reasoning_parser,
+  pipeline_parallel_size and distributed_executor_backend (multi-node, docs/cluster.md),
   chat_template (file), startup_timeout, plus the openai backend's (api, concurrency, timeout, ...).
 The context length defaults to what the model's config.json says (max_position_embeddings and
 friends), capped by max_model_len when given. Same launcher and client as `llamacpp-server:`,
@@ -26,6 +27,9 @@ from hyoka.models.servers import ManagedServer, ServedBackend, ServerSpec
 SERVER_ARGS = {
     "max_model_len",
     "tensor_parallel_size",
+    # multi-node: vLLM's own Ray backend spreads the model over a Ray cluster (docs/cluster.md)
+    "pipeline_parallel_size",
+    "distributed_executor_backend",
     "dtype",
     "gpu_memory_utilization",
     "reasoning_parser",
@@ -75,7 +79,8 @@ def build_argv(name: str, args: dict[str, str], max_model_len: int | None) -> li
     argv = [exe, "serve", name, "--host", "{host}", "--port", "{port}", "--served-model-name", SERVED_NAME, "--seed", "0"]
     if max_model_len:
         argv += ["--max-model-len", str(max_model_len)]
-    for key in ("tensor_parallel_size", "dtype", "gpu_memory_utilization", "reasoning_parser"):
+    for key in ("tensor_parallel_size", "pipeline_parallel_size", "distributed_executor_backend", "dtype",
+                "gpu_memory_utilization", "reasoning_parser"):  # fmt: skip
         if key in args:
             argv += ["--" + key.replace("_", "-"), args[key]]
     if "chat_template" in args:

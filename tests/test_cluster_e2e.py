@@ -1,0 +1,247 @@
+"""End to end on real schedulers: a single-node Slurm cluster (slurmctld + slurmd + munged on
+localhost) and a two-node Ray cluster on this machine run Gemma through llama.cpp as several
+jobs; `hyoka collect` must give the metrics and samples of a single-process `hyoka run`."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+from conftest import REPO, hyoka_cmd, require
+from fixtures.cluster.slurm_cluster import SlurmCluster, missing_commands
+
+pytestmark = pytest.mark.slow
+
+TASKS = "demo_ja,jcommonsenseqa"
+LIMIT = "30"
+# 20 s a document by default: each task (30 documents) is longer than one job may be, so
+# each is split in two → four jobs
+PROFILE = """\
+scheduler: slurm
+setup:
+  - export PYTHONPATH={src}${{PYTHONPATH:+:$PYTHONPATH}}
+margin: 1.5
+overhead: "00:01:00"
+min_walltime: "00:05:00"
+default_seconds_per_doc: 20
+node_kinds:
+  cpu: {{cpus: 1, walltime: "00:10:00"}}
+"""
+
+
+def _env(cache: Path) -> dict[str, str]:
+    return {**os.environ, "HYOKA_CACHE_DIR": str(cache), "PYTHONPATH": str(REPO / "src")}
+
+
+def _hyoka(env: dict[str, str], *args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    done = subprocess.run(hyoka_cmd(*args), env=env, capture_output=True, text=True, timeout=timeout)
+    assert done.returncode == 0, f"hyoka {' '.join(args[:2])} failed:\n{done.stdout[-2000:]}\n{done.stderr[-3000:]}"
+    return done
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory: pytest.TempPathFactory, gemma_gguf: Path, shared_data: Path) -> Path:
+    """The single-process run every cluster run is compared with (its own, empty cache)."""
+    folder = tmp_path_factory.mktemp("reference")
+    env = {**_env(folder / "cache"), "HYOKA_DATA_DIR": str(shared_data)}
+    _hyoka(env, "run", f"llamacpp:{gemma_gguf}", "--tasks", TASKS, "--limit", LIMIT, "--output", str(folder / "run"), "--quiet")
+    return folder / "run"
+
+
+@pytest.fixture
+def slurm(tmp_path: Path) -> Iterator[SlurmCluster]:
+    missing = missing_commands()
+    require(not missing, f"Slurm/munge commands missing: {missing} (make setup-dev installs slurm-wlm and munge)")
+    require(os.geteuid() == 0, "the test Slurm cluster runs its daemons as root")
+    cluster = SlurmCluster(tmp_path / "slurm", cpus=2)
+    try:
+        cluster.start()
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+def _profile(tmp_path: Path) -> Path:
+    path = tmp_path / "profile.yaml"
+    path.write_text(PROFILE.format(src=REPO / "src"))
+    return path
+
+
+def _wait_for_queue(cluster: SlurmCluster, timeout: float = 900) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        out = subprocess.run(["squeue", "-h"], env=cluster.env, capture_output=True, text=True)
+        if out.returncode == 0 and not out.stdout.strip():
+            return
+        assert time.monotonic() < deadline, f"jobs still queued:\n{out.stdout}\n{cluster.logs()}"
+        time.sleep(1)
+
+
+def assert_same_as_reference(run: Path, reference: Path, tasks: list[str]) -> None:
+    """Metrics, samples and the summary's per-task provenance as the single-process run's."""
+    got, want = (json.loads((d / "metrics.json").read_text()) for d in (run, reference))
+    assert {t: got["tasks"][t] for t in tasks} == {t: want["tasks"][t] for t in tasks}
+    if set(tasks) == set(want["tasks"]):
+        assert got == want
+    for task in tasks:
+        assert (run / f"samples_{task}.jsonl").read_text() == (reference / f"samples_{task}.jsonl").read_text()
+    got_s, want_s = (json.loads((d / "summary.json").read_text()) for d in (run, reference))
+    assert got_s["model"] == want_s["model"]
+    for task in tasks:
+        for key in ("config_hash", "dataset", "formulation", "num_fewshot", "fewshot_seed", "generation", "samples", "tokens"):
+            assert got_s["tasks"][task][key] == want_s["tasks"][task][key], (task, key)
+
+
+def cached_rows(db: Path) -> int:
+    if not db.is_file():
+        return 0
+    try:
+        with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5) as conn:
+            return int(conn.execute("SELECT COUNT(*) FROM responses").fetchone()[0])
+    except sqlite3.OperationalError:
+        return 0
+
+
+def test_slurm_jobs_collect_to_the_single_process_run(
+    tmp_path: Path, slurm: SlurmCluster, reference: Path, gemma_gguf: Path
+) -> None:
+    env = {**slurm.env, "HYOKA_CACHE_DIR": str(tmp_path / "user-cache"), "PYTHONPATH": str(REPO / "src")}
+    run = tmp_path / "run"
+    submitted = _hyoka(env, "submit", f"llamacpp:{gemma_gguf}", "--tasks", TASKS, "--limit", LIMIT,
+                       "--profile", str(_profile(tmp_path)), "--output", str(run))  # fmt: skip
+    plan = json.loads((run / "plan.json").read_text())
+    assert len(plan["jobs"]) >= 3
+    ids = [line.split("\t")[1] for line in submitted.stdout.splitlines() if "\t" in line]
+    assert len(ids) == len(plan["jobs"]) and all(i.isdigit() for i in ids)
+    script = (run / "jobs" / f"{plan['jobs'][0]['name']}.sh").read_text()
+    assert "#SBATCH --time=00:" in script and "HYOKA_CACHE_DIR=" in script
+
+    _wait_for_queue(slurm)
+    status = _hyoka(env, "status", str(run)).stdout
+    assert f"{len(ids)} of {len(ids)} job(s) finished" in status, status
+    assert "COMPLETED" in status
+    collected = _hyoka(env, "collect", str(run))
+    assert_same_as_reference(run, reference, TASKS.split(","))
+    # every job used its own cache shard; collection merged them into the user's cache
+    shards = [cached_rows(run / "jobs" / j["name"] / "cache" / "requests.sqlite") for j in plan["jobs"]]
+    assert all(shards) and sum(shards) == 270
+    assert cached_rows(tmp_path / "user-cache" / "requests.sqlite") == 270
+    assert "270 new request(s) merged" in collected.stdout
+    # the merged cache serves a later single-machine run completely
+    again = _hyoka(env, "run", f"llamacpp:{gemma_gguf}", "--tasks", TASKS, "--limit", LIMIT,
+                   "--output", str(tmp_path / "again"), "--quiet")  # fmt: skip
+    assert "270 from cache, 0 model calls" in again.stdout
+
+
+def test_scancel_then_resume_redoes_only_unfinished_requests(
+    tmp_path: Path, slurm: SlurmCluster, reference: Path, gemma_gguf: Path
+) -> None:
+    env = {**slurm.env, "HYOKA_CACHE_DIR": str(tmp_path / "user-cache"), "PYTHONPATH": str(REPO / "src")}
+    run = tmp_path / "run"
+    submitted = _hyoka(env, "submit", f"llamacpp:{gemma_gguf}", "--tasks", "jcommonsenseqa", "--limit", LIMIT,
+                       "--profile", str(_profile(tmp_path)), "--output", str(run))  # fmt: skip
+    jobs = [line.split("\t") for line in submitted.stdout.splitlines() if "\t" in line]
+    assert len(jobs) == 2
+    victim, victim_id = jobs[0]
+    shard = run / "jobs" / victim / "cache" / "requests.sqlite"
+    deadline = time.monotonic() + 600
+    while cached_rows(shard) < 32:  # one batch of 32 requests stored, more to come (75 in the job)
+        assert time.monotonic() < deadline, slurm.logs()
+        time.sleep(0.1)
+    subprocess.run(["scancel", victim_id], env=slurm.env, check=True)
+    _wait_for_queue(slurm)
+    finished = cached_rows(shard)
+    assert 0 < finished < 75
+    status = _hyoka(env, "status", str(run)).stdout
+    assert "CANCELLED" in status and "1 of 2 job(s) finished" in status, status
+    refused = subprocess.run(hyoka_cmd("collect", str(run)), env=env, capture_output=True, text=True)
+    assert refused.returncode == 2 and victim in refused.stderr and "--resume" in refused.stderr
+
+    resumed = _hyoka(env, "submit", "--resume", str(run))
+    assert [line.split("\t")[0] for line in resumed.stdout.splitlines() if "\t" in line] == [victim]
+    _wait_for_queue(slurm)
+    summary = json.loads((run / "jobs" / victim / "results" / "summary.json").read_text())
+    assert summary["execution"]["cache_hits"] == finished
+    assert summary["execution"]["model_calls"] == 75 - finished
+    _hyoka(env, "collect", str(run))
+    assert_same_as_reference(run, reference, ["jcommonsenseqa"])
+
+
+# -- Ray -----------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def ray_cluster(tmp_path: Path) -> Iterator[str]:
+    """Head and one worker node, each `ray start --block` (ended by process group), one CPU each."""
+    ray_bin = Path(sys.executable).parent / "ray"
+    require(ray_bin.is_file(), "ray is not installed (pip install 'hyoka[ray]'; make setup-dev does)")
+    port = _free_port()
+    env = {**os.environ, "PYTHONPATH": str(REPO / "src"), "RAY_USAGE_STATS_ENABLED": "0"}
+    common = ["--block", "--num-cpus=1", "--num-gpus=0", "--disable-usage-stats"]
+    procs = []
+    try:
+        procs.append(subprocess.Popen(
+            [str(ray_bin), "start", "--head", f"--port={port}", "--include-dashboard=false",
+             f"--temp-dir={tmp_path / 'ray'}", *common],
+            env=env, stdout=(tmp_path / "head.log").open("wb"), stderr=subprocess.STDOUT, start_new_session=True,
+        ))  # fmt: skip
+        address = f"127.0.0.1:{port}"
+        _wait_ray_nodes(address, 1, procs)
+        procs.append(subprocess.Popen(
+            [str(ray_bin), "start", f"--address={address}", *common],
+            env=env, stdout=(tmp_path / "worker.log").open("wb"), stderr=subprocess.STDOUT, start_new_session=True,
+        ))  # fmt: skip
+        _wait_ray_nodes(address, 2, procs)
+        yield address
+    finally:
+        for p in reversed(procs):
+            if p.poll() is None:
+                os.killpg(p.pid, 15)
+        for p in reversed(procs):
+            try:
+                p.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(p.pid, 9)
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wait_ray_nodes(address: str, count: int, procs: list[subprocess.Popen[bytes]], timeout: float = 120) -> None:
+    code = f"import ray; ray.init(address={address!r}, logging_level='ERROR'); print(sum(n['Alive'] for n in ray.nodes()))"
+    deadline = time.monotonic() + timeout
+    while True:
+        assert all(p.poll() is None for p in procs), "ray start exited early"
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+        if out.returncode == 0 and out.stdout.strip().splitlines()[-1:] == [str(count)]:
+            return
+        assert time.monotonic() < deadline, f"Ray cluster has no {count} nodes: {out.stderr[-1500:]}"
+        time.sleep(1)
+
+
+def test_ray_two_nodes_collect_to_the_single_process_run(
+    tmp_path: Path, ray_cluster: str, reference: Path, gemma_gguf: Path
+) -> None:
+    env = {**_env(tmp_path / "user-cache"), "RAY_USAGE_STATS_ENABLED": "0"}
+    run = tmp_path / "run"
+    _hyoka(env, "submit", f"llamacpp:{gemma_gguf}", "--tasks", "jcommonsenseqa", "--limit", LIMIT, "--scheduler", "ray",
+           "--address", ray_cluster, "--profile", str(_profile(tmp_path)), "--output", str(run), timeout=900)  # fmt: skip
+    plan = json.loads((run / "plan.json").read_text())
+    nodes = {json.loads((run / "jobs" / j["name"] / "ray.json").read_text())["node_id"] for j in plan["jobs"]}
+    assert len(plan["jobs"]) == 2 and len(nodes) == 2  # one job on each Ray node
+    _hyoka(env, "collect", str(run))
+    assert_same_as_reference(run, reference, ["jcommonsenseqa"])
