@@ -16,9 +16,12 @@ $(VENV)/.setup-demo: pyproject.toml
 $(VENV)/.setup-dev: pyproject.toml $(VENV)/.setup-demo
 	$(PY) -m pip install -q torch==2.13.0
 	$(PY) -m pip install -q -e '.[demo,hf,api,test,ray]' accelerate
-	# Slurm and munge for the cluster tests (a single-node Slurm started by the tests themselves)
+	# Slurm, munge and Grid Engine for the cluster tests (the tests start their own daemons)
 	if ! command -v slurmctld >/dev/null && command -v apt-get >/dev/null; then \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq slurm-wlm munge; fi
+	if ! command -v sge_qmaster >/dev/null && command -v apt-get >/dev/null; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+			gridengine-master gridengine-exec gridengine-client; fi
 	touch $@
 
 setup: $(VENV)/.setup-demo

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import sqlite3
 import subprocess
 import sys
@@ -17,24 +16,27 @@ from typing import Iterator
 import pytest
 
 from conftest import REPO, hyoka_cmd, require
+from fixtures.cluster.sge_cluster import GridEngineCluster
+from fixtures.cluster.sge_cluster import missing_commands as missing_sge_commands
 from fixtures.cluster.slurm_cluster import SlurmCluster, missing_commands
 
 pytestmark = pytest.mark.slow
 
 TASKS = "demo_ja,jcommonsenseqa"
 LIMIT = "30"
-# 20 s a document by default: each task (30 documents) is longer than one job may be, so
-# each is split in two → four jobs
+SMALL = ("demo_ja", "12")  # the Ray and Grid Engine runs
+# a job may take 10 min / margin 1.5 - 1 min = 340 s of estimated work: at 20 s a document
+# each task of 30 documents is split in two (four jobs); at 80 s, 12 documents make three
 PROFILE = """\
-scheduler: slurm
+scheduler: {scheduler}
 setup:
   - export PYTHONPATH={src}${{PYTHONPATH:+:$PYTHONPATH}}
 margin: 1.5
 overhead: "00:01:00"
 min_walltime: "00:05:00"
-default_seconds_per_doc: 20
+default_seconds_per_doc: {seconds}
 node_kinds:
-  cpu: {{cpus: 1, walltime: "00:10:00"}}
+  cpu_4: {{cpus: 1, walltime: "00:10:00", resource: cpu_4=1}}
 """
 
 
@@ -48,13 +50,22 @@ def _hyoka(env: dict[str, str], *args: str, timeout: float = 600) -> subprocess.
     return done
 
 
+def _reference(factory: pytest.TempPathFactory, gguf: Path, data: Path, tasks: str, limit: str) -> Path:
+    """A single-process run (its own, empty cache) that cluster runs are compared with."""
+    folder = factory.mktemp("reference")
+    env = {**_env(folder / "cache"), "HYOKA_DATA_DIR": str(data)}
+    _hyoka(env, "run", f"llamacpp:{gguf}", "--tasks", tasks, "--limit", limit, "--output", str(folder / "run"), "--quiet")
+    return folder / "run"
+
+
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory: pytest.TempPathFactory, gemma_gguf: Path, shared_data: Path) -> Path:
-    """The single-process run every cluster run is compared with (its own, empty cache)."""
-    folder = tmp_path_factory.mktemp("reference")
-    env = {**_env(folder / "cache"), "HYOKA_DATA_DIR": str(shared_data)}
-    _hyoka(env, "run", f"llamacpp:{gemma_gguf}", "--tasks", TASKS, "--limit", LIMIT, "--output", str(folder / "run"), "--quiet")
-    return folder / "run"
+    return _reference(tmp_path_factory, gemma_gguf, shared_data, TASKS, LIMIT)
+
+
+@pytest.fixture(scope="module")
+def small_reference(tmp_path_factory: pytest.TempPathFactory, gemma_gguf: Path, shared_data: Path) -> Path:
+    return _reference(tmp_path_factory, gemma_gguf, shared_data, *SMALL)
 
 
 @pytest.fixture
@@ -70,9 +81,10 @@ def slurm(tmp_path: Path) -> Iterator[SlurmCluster]:
         cluster.stop()
 
 
-def _profile(tmp_path: Path) -> Path:
+def _profile(tmp_path: Path, scheduler: str, seconds: int) -> Path:
     path = tmp_path / "profile.yaml"
-    path.write_text(PROFILE.format(src=REPO / "src"))
+    text = PROFILE.format(src=REPO / "src", scheduler=scheduler, seconds=seconds)
+    path.write_text(text + ("priority: -5\n" if scheduler == "sge" else ""))
     return path
 
 
@@ -111,27 +123,51 @@ def cached_rows(db: Path) -> int:
         return 0
 
 
-def test_slurm_jobs_collect_to_the_single_process_run(
+def test_slurm_jobs_cancel_resume_and_collect_to_the_single_process_run(
     tmp_path: Path, slurm: SlurmCluster, reference: Path, gemma_gguf: Path
 ) -> None:
+    """Four Slurm jobs; one is cancelled mid-run (scancel) and resubmitted with --resume,
+    which makes only the model calls that were missing; the collected run equals the
+    single-process run."""
     env = {**slurm.env, "HYOKA_CACHE_DIR": str(tmp_path / "user-cache"), "PYTHONPATH": str(REPO / "src")}
     run = tmp_path / "run"
     submitted = _hyoka(env, "submit", f"llamacpp:{gemma_gguf}", "--tasks", TASKS, "--limit", LIMIT,
-                       "--profile", str(_profile(tmp_path)), "--output", str(run))  # fmt: skip
+                       "--profile", str(_profile(tmp_path, "slurm", 20)), "--output", str(run))  # fmt: skip
     plan = json.loads((run / "plan.json").read_text())
-    assert len(plan["jobs"]) >= 3
-    ids = [line.split("\t")[1] for line in submitted.stdout.splitlines() if "\t" in line]
-    assert len(ids) == len(plan["jobs"]) and all(i.isdigit() for i in ids)
-    script = (run / "jobs" / f"{plan['jobs'][0]['name']}.sh").read_text()
-    assert "#SBATCH --time=00:" in script and "HYOKA_CACHE_DIR=" in script
+    jobs = [line.split("\t") for line in submitted.stdout.splitlines() if "\t" in line]
+    assert len(plan["jobs"]) == len(jobs) >= 3 and all(job_id.isdigit() for _, job_id in jobs)
+    script = (run / "jobs" / f"{jobs[0][0]}.sh").read_text()
+    assert "#SBATCH --time=00:" in script and f"HYOKA_CACHE_DIR={run}/jobs/{jobs[0][0]}/cache" in script
 
+    # the first job (demo_ja documents 0-14: 60 requests, stored 32 at a time) is cancelled
+    # once its first batch is stored
+    victim, victim_id = jobs[0]
+    shard = run / "jobs" / victim / "cache" / "requests.sqlite"
+    deadline = time.monotonic() + 600
+    while cached_rows(shard) < 32:
+        assert time.monotonic() < deadline, slurm.logs()
+        time.sleep(0.05)
+    subprocess.run(["scancel", victim_id], env=slurm.env, check=True)
     _wait_for_queue(slurm)
+    finished = cached_rows(shard)
+    assert 0 < finished < 60
     status = _hyoka(env, "status", str(run)).stdout
-    assert f"{len(ids)} of {len(ids)} job(s) finished" in status, status
-    assert "COMPLETED" in status
+    assert "CANCELLED" in status and f"{len(jobs) - 1} of {len(jobs)} job(s) finished" in status, status
+    refused = subprocess.run(hyoka_cmd("collect", str(run)), env=env, capture_output=True, text=True)
+    assert refused.returncode == 2 and victim in refused.stderr and "--resume" in refused.stderr
+
+    resumed = _hyoka(env, "submit", "--resume", str(run))
+    assert [line.split("\t")[0] for line in resumed.stdout.splitlines() if "\t" in line] == [victim]
+    _wait_for_queue(slurm)
+    victim_summary = json.loads((run / "jobs" / victim / "results" / "summary.json").read_text())
+    assert victim_summary["execution"]["cache_hits"] == finished
+    assert victim_summary["execution"]["model_calls"] == 60 - finished
+    status = _hyoka(env, "status", str(run)).stdout
+    assert f"{len(jobs)} of {len(jobs)} job(s) finished" in status and "COMPLETED" in status, status
+
     collected = _hyoka(env, "collect", str(run))
     assert_same_as_reference(run, reference, TASKS.split(","))
-    # every job used its own cache shard; collection merged them into the user's cache
+    # every job wrote its own cache shard; collection merged them into the user's cache
     shards = [cached_rows(run / "jobs" / j["name"] / "cache" / "requests.sqlite") for j in plan["jobs"]]
     assert all(shards) and sum(shards) == 270
     assert cached_rows(tmp_path / "user-cache" / "requests.sqlite") == 270
@@ -140,40 +176,6 @@ def test_slurm_jobs_collect_to_the_single_process_run(
     again = _hyoka(env, "run", f"llamacpp:{gemma_gguf}", "--tasks", TASKS, "--limit", LIMIT,
                    "--output", str(tmp_path / "again"), "--quiet")  # fmt: skip
     assert "270 from cache, 0 model calls" in again.stdout
-
-
-def test_scancel_then_resume_redoes_only_unfinished_requests(
-    tmp_path: Path, slurm: SlurmCluster, reference: Path, gemma_gguf: Path
-) -> None:
-    env = {**slurm.env, "HYOKA_CACHE_DIR": str(tmp_path / "user-cache"), "PYTHONPATH": str(REPO / "src")}
-    run = tmp_path / "run"
-    submitted = _hyoka(env, "submit", f"llamacpp:{gemma_gguf}", "--tasks", "jcommonsenseqa", "--limit", LIMIT,
-                       "--profile", str(_profile(tmp_path)), "--output", str(run))  # fmt: skip
-    jobs = [line.split("\t") for line in submitted.stdout.splitlines() if "\t" in line]
-    assert len(jobs) == 2
-    victim, victim_id = jobs[0]
-    shard = run / "jobs" / victim / "cache" / "requests.sqlite"
-    deadline = time.monotonic() + 600
-    while cached_rows(shard) < 32:  # one batch of 32 requests stored, more to come (75 in the job)
-        assert time.monotonic() < deadline, slurm.logs()
-        time.sleep(0.1)
-    subprocess.run(["scancel", victim_id], env=slurm.env, check=True)
-    _wait_for_queue(slurm)
-    finished = cached_rows(shard)
-    assert 0 < finished < 75
-    status = _hyoka(env, "status", str(run)).stdout
-    assert "CANCELLED" in status and "1 of 2 job(s) finished" in status, status
-    refused = subprocess.run(hyoka_cmd("collect", str(run)), env=env, capture_output=True, text=True)
-    assert refused.returncode == 2 and victim in refused.stderr and "--resume" in refused.stderr
-
-    resumed = _hyoka(env, "submit", "--resume", str(run))
-    assert [line.split("\t")[0] for line in resumed.stdout.splitlines() if "\t" in line] == [victim]
-    _wait_for_queue(slurm)
-    summary = json.loads((run / "jobs" / victim / "results" / "summary.json").read_text())
-    assert summary["execution"]["cache_hits"] == finished
-    assert summary["execution"]["model_calls"] == 75 - finished
-    _hyoka(env, "collect", str(run))
-    assert_same_as_reference(run, reference, ["jcommonsenseqa"])
 
 
 # -- Ray -----------------------------------------------------------------------------------------
@@ -234,14 +236,51 @@ def _wait_ray_nodes(address: str, count: int, procs: list[subprocess.Popen[bytes
 
 
 def test_ray_two_nodes_collect_to_the_single_process_run(
-    tmp_path: Path, ray_cluster: str, reference: Path, gemma_gguf: Path
+    tmp_path: Path, ray_cluster: str, small_reference: Path, gemma_gguf: Path
 ) -> None:
     env = {**_env(tmp_path / "user-cache"), "RAY_USAGE_STATS_ENABLED": "0"}
     run = tmp_path / "run"
-    _hyoka(env, "submit", f"llamacpp:{gemma_gguf}", "--tasks", "jcommonsenseqa", "--limit", LIMIT, "--scheduler", "ray",
-           "--address", ray_cluster, "--profile", str(_profile(tmp_path)), "--output", str(run), timeout=900)  # fmt: skip
+    _hyoka(env, "submit", f"llamacpp:{gemma_gguf}", "--tasks", SMALL[0], "--limit", SMALL[1], "--scheduler", "ray",
+           "--address", ray_cluster, "--profile", str(_profile(tmp_path, "ray", 80)), "--output", str(run), timeout=900)  # fmt: skip
     plan = json.loads((run / "plan.json").read_text())
     nodes = {json.loads((run / "jobs" / j["name"] / "ray.json").read_text())["node_id"] for j in plan["jobs"]}
-    assert len(plan["jobs"]) == 2 and len(nodes) == 2  # one job on each Ray node
+    assert len(plan["jobs"]) == 3 and len(nodes) == 2  # both Ray nodes ran jobs
     _hyoka(env, "collect", str(run))
-    assert_same_as_reference(run, reference, ["jcommonsenseqa"])
+    assert_same_as_reference(run, small_reference, [SMALL[0]])
+
+
+# -- Grid Engine ---------------------------------------------------------------------------------
+
+@pytest.fixture
+def grid_engine(tmp_path: Path) -> Iterator[GridEngineCluster]:
+    missing = missing_sge_commands()
+    require(not missing, f"Grid Engine commands missing: {missing} (apt-get install gridengine-master gridengine-exec gridengine-client)")
+    require(os.geteuid() == 0, "the test Grid Engine runs its daemons as root")
+    cluster = GridEngineCluster(tmp_path / "sge", slots=2)
+    try:
+        cluster.start()
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+def test_grid_engine_tsubame_scripts_collect_to_the_single_process_run(
+    tmp_path: Path, grid_engine: GridEngineCluster, small_reference: Path, gemma_gguf: Path
+) -> None:
+    """TSUBAME-style scripts (-l cpu_4=1, -l h_rt, -p -5) accepted and run by a real qmaster/execd."""
+    env = {**grid_engine.env, "HYOKA_CACHE_DIR": str(tmp_path / "user-cache"), "PYTHONPATH": str(REPO / "src")}
+    run = tmp_path / "run"
+    submitted = _hyoka(env, "submit", f"llamacpp:{gemma_gguf}", "--tasks", SMALL[0], "--limit", SMALL[1],
+                       "--profile", str(_profile(tmp_path, "sge", 80)), "--output", str(run))  # fmt: skip
+    jobs = [line.split("\t") for line in submitted.stdout.splitlines() if "\t" in line]
+    assert len(jobs) == 3
+    script = (run / "jobs" / f"{jobs[0][0]}.sh").read_text()
+    assert "#$ -l cpu_4=1" in script and "#$ -p -5" in script and "#$ -l h_rt=00:" in script
+    deadline = time.monotonic() + 900
+    while (queued := subprocess.run(["qstat"], env=env, capture_output=True, text=True).stdout.strip()):
+        assert time.monotonic() < deadline, f"{queued}\n{grid_engine.logs()}"
+        time.sleep(1)
+    status = _hyoka(env, "status", str(run)).stdout
+    assert "3 of 3 job(s) finished" in status, status
+    _hyoka(env, "collect", str(run))
+    assert_same_as_reference(run, small_reference, [SMALL[0]])

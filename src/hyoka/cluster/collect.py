@@ -65,7 +65,7 @@ def _task_rows(run_dir: Path, plan: RunPlan, task: str) -> tuple[list[str], list
             if not start <= doc_id < end or doc_id in lines:
                 raise CollectError(f"{path}: document {doc_id} outside the job's range {start}:{end} or given twice")
             lines[doc_id] = line
-    total = pieces[0][2] if len(pieces) == 1 else max(e for _, _, e in pieces)
+    total = max(end for _, _, end in pieces)
     missing = sorted(set(range(total)) - set(lines))
     if missing:
         raise CollectError(f"task {task}: documents {missing[:5]} have no samples; resubmit with `hyoka submit --resume`")

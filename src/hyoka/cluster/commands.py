@@ -96,7 +96,7 @@ def _new_plan(args: argparse.Namespace, scheduler: str, profile: Any, run_dir: P
         raise HyokaError("--limit must be a positive number of documents per task")
     tasks = registry.resolve(names)
     node_name = profile.pick_node(spec.backend, params_b(spec.name), args.node)
-    model = args.model if spec.backend in {"openai"} or ":" not in args.model else _absolute_model(args.model)
+    model = _absolute_model(args.model)
     work = task_work(registry, tasks, args.limit, spec.backend, spec.name, profile)
     jobs = pack(work, profile.node_kinds[node_name], profile)
     return RunPlan(
