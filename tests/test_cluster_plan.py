@@ -116,7 +116,9 @@ def test_long_task_is_split_into_document_ranges(tmp_path: Path, shared_data: Pa
     ranges = [(p["task"], p["start"], p["end"]) for j in plan["jobs"] for p in j["pieces"]]
     assert ranges == [("demo_ja", 0, 15), ("demo_ja", 15, 30), ("jcommonsenseqa", 0, 15), ("jcommonsenseqa", 15, 30)]
     spec = json.loads((tmp_path / "run" / "jobs" / f"{plan['jobs'][1]['name']}.json").read_text())
-    assert spec["docs"] == [15, 30]
+    assert spec["docs"] == [15, 30] and spec["prime"] == 1  # document 14 first: the KV state a single run has
+    first = json.loads((tmp_path / "run" / "jobs" / f"{plan['jobs'][0]['name']}.json").read_text())
+    assert first["docs"] == [0, 15] and first["prime"] == 0
     argv = spec["argv"]
     assert argv[argv.index("--limit") + 1] == "30" and argv[argv.index("--tasks") + 1] == "demo_ja"
     assert argv[argv.index("--output") + 1] == str(tmp_path / "run" / "jobs" / plan["jobs"][1]["name"] / "results")

@@ -62,7 +62,9 @@ def _task_rows(run_dir: Path, plan: RunPlan, task: str) -> tuple[list[str], list
             raise CollectError(f"{path}: missing; job {job.name} did not finish (see `hyoka status {run_dir}`)")
         for line in path.read_text(encoding="utf-8").splitlines():
             doc_id = json.loads(line)["doc_id"]
-            if not start <= doc_id < end or doc_id in lines:
+            if doc_id < start:  # a primer (see hyoka.cluster.worker): the previous range's document
+                continue
+            if doc_id >= end or doc_id in lines:
                 raise CollectError(f"{path}: document {doc_id} outside the job's range {start}:{end} or given twice")
             lines[doc_id] = line
     total = max(end for _, _, end in pieces)
@@ -103,9 +105,10 @@ def _sum_execution(items: list[dict[str, Any]]) -> dict[str, Any]:
     return total
 
 
-def merge_summaries(plan: RunPlan, summaries: dict[str, dict[str, Any]]) -> dict[str, Any]:
+def merge_summaries(plan: RunPlan, summaries: dict[str, dict[str, Any]], samples: dict[str, int]) -> dict[str, Any]:
     """One summary.json: the first job's header and model (every job must have run the same
-    model), per-task provenance joined over pieces, execution counts summed."""
+    model), per-task provenance joined over pieces, execution counts summed; `samples`: each
+    task's merged document count."""
     first = next(iter(summaries.values()))
     for name, s in summaries.items():
         if s.get("model") != first.get("model"):
@@ -114,8 +117,8 @@ def merge_summaries(plan: RunPlan, summaries: dict[str, dict[str, Any]]) -> dict
     for task in plan.tasks:
         entries = [s["tasks"][task] for s in summaries.values() if task in s.get("tasks", {})]
         merged = dict(entries[0])
-        if len(entries) > 1:
-            merged["samples"] = sum(e["samples"] for e in entries)
+        if len(entries) > 1:  # a split task; execution and tokens include the primers' work
+            merged["samples"] = samples[task]
             merged["execution"] = _sum_execution([e["execution"] for e in entries])
             merged["tokens"] = _sum_execution([e.get("tokens") or {} for e in entries])
         tasks[task] = merged
@@ -127,16 +130,16 @@ def merge_summaries(plan: RunPlan, summaries: dict[str, dict[str, Any]]) -> dict
         "limit": plan.limit,
         "execution": _sum_execution([s.get("execution") or {} for s in summaries.values()]),
         "tasks": tasks,
-        "cluster": {
-            "scheduler": plan.scheduler,
-            "node": plan.node,
-            "jobs": {
-                name: {"tasks": [p.task if p.whole else f"{p.task}[{p.start}:{p.end}]" for p in job.pieces],
-                       "walltime": job.walltime, "wall_seconds": summaries[name].get("wall_seconds"),
-                       "execution": summaries[name].get("execution")}
-                for job in plan.jobs for name in [job.name]
-            },  # fmt: skip
-        },
+        "cluster": {"scheduler": plan.scheduler, "node": plan.node, "jobs": {j.name: _job_entry(j, summaries[j.name]) for j in plan.jobs}},
+    }
+
+
+def _job_entry(job: JobPlan, summary: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "pieces": [p.label for p in job.pieces],
+        "walltime": job.walltime,
+        "wall_seconds": summary.get("wall_seconds"),
+        "execution": summary.get("execution"),
     }
 
 
@@ -167,8 +170,10 @@ def collect(run_dir: Path, *, user_cache: Path | None) -> CollectOutcome:
     registry = load_registry([Path(p) for p in plan.include_paths])
     summaries = {job.name: _read_json(results_dir(run_dir, job.name) / SUMMARY_FILE) or {} for job in plan.jobs}
     results: dict[str, TaskResult] = {}
+    counts: dict[str, int] = {}
     for task in plan.tasks:
         lines, pieces = _task_rows(run_dir, plan, task)
+        counts[task] = len(lines)
         out = samples_file(run_dir, task)
         out.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
         if len(pieces) == 1:
@@ -179,7 +184,7 @@ def collect(run_dir: Path, *, user_cache: Path | None) -> CollectOutcome:
         results[task] = _task_result(task, entry, lines)
     metrics = _metrics_json(registry, results)
     write_json(run_dir / METRICS_FILE, metrics)
-    write_json(run_dir / SUMMARY_FILE, merge_summaries(plan, summaries))
+    write_json(run_dir / SUMMARY_FILE, merge_summaries(plan, summaries, counts))
     merged = 0
     if user_cache is not None:
         for job in plan.jobs:

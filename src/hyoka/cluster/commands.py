@@ -259,7 +259,7 @@ def cmd_status(args: argparse.Namespace) -> int:
             worker_state = json.loads(state_file.read_text(encoding="utf-8")).get("state", "-")
         finished = job_done(run_dir, job)
         done += finished
-        tasks = ",".join(p.task if p.whole else f"{p.task}[{p.start}:{p.end}]" for p in job.pieces)
+        tasks = ",".join(p.label for p in job.pieces)
         docs = sum(p.end - p.start for p in job.pieces)
         requests = finished_requests(shard_dir(run_dir, job.name) / REQUESTS_DB)
         rows.append((job.name, tasks, str(docs), job_id[:12], states.get(job_id, "-" if not sub_ else str(sub_["scheduler"])),

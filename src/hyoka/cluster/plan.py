@@ -61,6 +61,10 @@ class Piece:
     def seconds(self) -> float:
         return (self.end - self.start) * self.seconds_per_doc
 
+    @property
+    def label(self) -> str:
+        return self.task if self.whole else f"{self.task}[{self.start}:{self.end}]"
+
 
 @dataclass
 class JobPlan:
@@ -206,7 +210,7 @@ def describe(plan: RunPlan) -> str:
     """The plan as a few lines for the terminal."""
     lines = [f"{len(plan.jobs)} job(s) on node kind '{plan.node}' for {plan.model}:"]
     for job in plan.jobs:
-        parts = [p.task if p.whole else f"{p.task}[{p.start}:{p.end}]" for p in job.pieces]
+        parts = [p.label for p in job.pieces]
         sources = sorted({p.source for p in job.pieces})
         lines.append(
             f"  {job.name}: {', '.join(parts)}  walltime {job.walltime} "

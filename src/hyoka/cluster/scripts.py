@@ -57,7 +57,11 @@ def run_argv(plan: RunPlan, job: JobPlan, run_dir: Path) -> list[str]:
 
 
 def job_spec(plan: RunPlan, job: JobPlan, run_dir: Path) -> dict[str, Any]:
-    return {"name": job.name, "run_dir": str(run_dir), "argv": run_argv(plan, job, run_dir), "docs": job.doc_range}
+    """`docs`: the range a split task's job evaluates; `prime`: documents before it run
+    first (their rows are left out by collect), see hyoka.cluster.worker."""
+    rng = job.doc_range
+    prime = 1 if rng is not None and rng[0] > 0 else 0
+    return {"name": job.name, "run_dir": str(run_dir), "argv": run_argv(plan, job, run_dir), "docs": rng, "prime": prime}
 
 
 def _slurm_directives(job: JobPlan, node: NodeKind, profile: ClusterProfile, log: Path, run_name: str) -> list[str]:
@@ -108,7 +112,7 @@ def render_script(plan: RunPlan, job: JobPlan, run_dir: Path, scheduler: str) ->
     env = {"HYOKA_CACHE_DIR": str(shard_dir(run_dir, job.name))}
     if os.environ.get("HYOKA_DATA_DIR"):  # the data mirror (a shared path, never a secret)
         env["HYOKA_DATA_DIR"] = os.environ["HYOKA_DATA_DIR"]
-    pieces = ", ".join(p.task if p.whole else f"{p.task}[{p.start}:{p.end}]" for p in job.pieces)
+    pieces = ", ".join(p.label for p in job.pieces)
     lines = [
         "#!/bin/bash",
         *directives,

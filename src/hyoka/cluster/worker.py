@@ -5,6 +5,13 @@
 The job spec holds the `hyoka run` arguments. A job that evaluates documents [start, end)
 of a split task runs the task up to `end` with the documents before `start` left out, so
 each document gets exactly the prompt (few-shot draw, doc_id) a single-machine run gives it.
+
+It also runs the `prime` documents just before `start` first. A backend that reuses the
+previous request's KV cache (llama.cpp's prefix reuse) computes a request slightly
+differently after a shared prefix than from scratch, at float rounding level; with the
+preceding document run first, the range's first document is computed from the same state
+as in a single-machine run, so the samples are identical. `hyoka collect` leaves the
+primer's rows out (that document belongs to the previous range's job).
 The worker records its state in RUN/jobs/NAME/state.json for `hyoka status`.
 """
 
@@ -49,7 +56,8 @@ def main(argv: list[str] | None = None) -> int:
     state = {"state": "running", "host": socket.gethostname(), "started": time.time()}
     write_json(state_file, state)
     if spec.get("docs"):
-        restrict_documents(*spec["docs"])
+        start, end = spec["docs"]
+        restrict_documents(max(0, start - int(spec.get("prime", 0))), end)
     from hyoka.cli import main as hyoka_main
 
     rc = hyoka_main(spec["argv"])
