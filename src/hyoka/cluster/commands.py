@@ -229,41 +229,49 @@ def finished_requests(shard: Path) -> int:
         return 0
 
 
-def cmd_status(args: argparse.Namespace) -> int:
-    import json
+def _scheduler_states(latest: dict[str, dict[str, Any]]) -> dict[str, str]:
+    """Job id → the scheduler's state, for the jobs' latest submissions (Ray: none to ask)."""
+    from hyoka.cluster.schedulers import SCHEDULERS, scheduler
 
-    from hyoka.cluster.collect import REQUESTS_DB, job_done
-    from hyoka.cluster.plan import read_plan
-    from hyoka.cluster.schedulers import SCHEDULERS, read_submitted, scheduler
-    from hyoka.cluster.scripts import job_folder, shard_dir
-
-    run_dir = Path(args.run_dir).resolve()
-    plan = read_plan(run_dir)
-    submitted = read_submitted(run_dir)
-    latest = {name: subs[-1] for name, subs in submitted.items() if subs}
     by_scheduler: dict[str, list[str]] = {}
-    for sub_ in latest.values():
-        by_scheduler.setdefault(str(sub_["scheduler"]), []).append(str(sub_["id"]))
+    for submission in latest.values():
+        by_scheduler.setdefault(str(submission["scheduler"]), []).append(str(submission["id"]))
     states: dict[str, str] = {}
     for name, ids in by_scheduler.items():
         if name in SCHEDULERS and shutil.which("squeue" if name == "slurm" else "qstat"):
             states.update(scheduler(name).states(ids))
+    return states
+
+
+def _worker_state(folder: Path) -> str:
+    import json
+
+    path = folder / "state.json"
+    return json.loads(path.read_text(encoding="utf-8")).get("state", "-") if path.is_file() else "-"
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from hyoka.cluster.collect import REQUESTS_DB, job_done
+    from hyoka.cluster.plan import read_plan
+    from hyoka.cluster.schedulers import read_submitted
+    from hyoka.cluster.scripts import job_folder, shard_dir
+
+    run_dir = Path(args.run_dir).resolve()
+    plan = read_plan(run_dir)
+    latest = {name: subs[-1] for name, subs in read_submitted(run_dir).items() if subs}
+    states = _scheduler_states(latest)
     rows = [("job", "tasks", "docs", "job id", "scheduler", "worker", "requests done", "results")]
     done = 0
     for job in plan.jobs:
-        sub_ = latest.get(job.name)
-        job_id = str(sub_["id"]) if sub_ else "-"
-        worker_state = "-"
-        state_file = job_folder(run_dir, job.name) / "state.json"
-        if state_file.is_file():
-            worker_state = json.loads(state_file.read_text(encoding="utf-8")).get("state", "-")
+        submission = latest.get(job.name)
+        job_id = str(submission["id"]) if submission else "-"
+        state = states.get(job_id, str(submission["scheduler"]) if submission else "-")
         finished = job_done(run_dir, job)
         done += finished
-        tasks = ",".join(p.label for p in job.pieces)
-        docs = sum(p.end - p.start for p in job.pieces)
         requests = finished_requests(shard_dir(run_dir, job.name) / REQUESTS_DB)
-        rows.append((job.name, tasks, str(docs), job_id[:12], states.get(job_id, "-" if not sub_ else str(sub_["scheduler"])),
-                     worker_state, str(requests), "done" if finished else "-"))  # fmt: skip
+        rows.append((job.name, ",".join(p.label for p in job.pieces), str(sum(p.end - p.start for p in job.pieces)),
+                     job_id[:12], state, _worker_state(job_folder(run_dir, job.name)), str(requests),
+                     "done" if finished else "-"))  # fmt: skip
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for row in rows:
         print("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())

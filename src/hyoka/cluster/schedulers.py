@@ -20,11 +20,15 @@ class SchedulerError(HyokaError):
     """A scheduler command that is missing or refused a job."""
 
 
-def _run(argv: list[str], *, what: str) -> str:
-    if shutil.which(argv[0]) is None:
+def _require(command: str) -> None:
+    if shutil.which(command) is None:
         raise SchedulerError(
-            f"{argv[0]} not found on PATH: run this on a login node of the cluster, or write the scripts only with --dry-run"
+            f"{command} not found on PATH: run this on a login node of the cluster, or write the scripts only with --dry-run"
         )
+
+
+def _run(argv: list[str], *, what: str) -> str:
+    _require(argv[0])
     done = subprocess.run(argv, capture_output=True, text=True, timeout=120)
     if done.returncode != 0:
         detail = (done.stderr or done.stdout).strip().splitlines()
@@ -44,6 +48,7 @@ class Slurm:
         and then of sacct (where accounting is on); else 'GONE'."""
         if not ids:
             return {}
+        _require("squeue")
         states: dict[str, str] = {}
         out = subprocess.run(["squeue", "-h", "-o", "%i %T", "-j", ",".join(ids)], capture_output=True, text=True)
         for line in out.stdout.splitlines():
@@ -78,6 +83,7 @@ class GridEngine:
 
     def states(self, ids: list[str]) -> dict[str, str]:
         """qstat's state letters (qw, r, Eqw, ...); a job no longer listed has ended: 'GONE'."""
+        _require("qstat")
         out = subprocess.run(["qstat"], capture_output=True, text=True)
         listed = {}
         for line in out.stdout.splitlines()[2:]:
