@@ -19,7 +19,7 @@ import pytest
 from conftest import require as _need
 from fault_proxy import FAULTS, FaultProxy
 from hyoka.cli import main
-from hyoka.engine.retry import AdaptiveLimiter, RetryPolicy, classify_status, parse_retry_after
+from hyoka.models.retry import AdaptiveLimiter, RetryPolicy, classify_status, parse_retry_after
 from hyoka.errors import HyokaError, ModelSpecError
 from hyoka.models.base import GenerateRequest, GenerationParams
 
@@ -283,7 +283,7 @@ def test_retry_async_honours_retry_after_and_gives_up() -> None:
     import asyncio
     import time
 
-    from hyoka.engine.retry import PermanentError, RetryStats, TransientError, retry_async
+    from hyoka.models.retry import PermanentError, RetryStats, TransientError, retry_async
 
     policy = RetryPolicy(max_attempts=3, base_delay=0.01, max_delay=0.02, timeout=0.2)
     calls: list[float] = []

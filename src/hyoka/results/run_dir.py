@@ -30,17 +30,29 @@ def json_safe(value: Any) -> Any:
 
 
 def write_json(path: Path, data: Any) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(json_safe(data), ensure_ascii=False, indent=2, default=str), encoding="utf-8")
-    os.replace(tmp, path)
+    text = json.dumps(json_safe(data), ensure_ascii=False, indent=2, default=str)
+    _write_atomic(path, lambda f: f.write(text))
 
 
 def write_jsonl(path: Path, rows: Iterable[dict[str, Any]]) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with tmp.open("w", encoding="utf-8") as f:
+    def write(f: Any) -> None:
         for row in rows:
             f.write(json.dumps(json_safe(row), ensure_ascii=False, default=str, allow_nan=False) + "\n")
-    os.replace(tmp, path)
+
+    _write_atomic(path, write)
+
+
+def _write_atomic(path: Path, write: Any) -> None:
+    """Write beside `path` and rename over it; on failure (full disk, read-only) no temporary
+    file stays behind and the error is one line naming the file."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with tmp.open("w", encoding="utf-8") as f:
+            write(f)
+        os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise HyokaError(f"cannot write {path} ({exc.strerror}); free space or choose another --output") from None
 
 
 def read_metrics(run_dir: Path) -> dict[str, Any]:

@@ -21,7 +21,7 @@ from typing import Any
 
 from hyoka.data.files import resolve_file
 from hyoka.errors import DatasetError
-from hyoka.tasks.config import DataFile
+from hyoka.data.files import DataFile
 
 Doc = dict[str, Any]
 
