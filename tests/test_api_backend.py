@@ -43,11 +43,8 @@ def server(gguf: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]
     """One real llama.cpp server for the session (the llamacpp-server launcher's config:
     aliases 'generate' and 'score'). Yields its /v1 base URL."""
     from hyoka.models.llamacpp_server import LlamaCppServerBackend
-    from hyoka.models.servers import set_log_dir
 
-    set_log_dir(tmp_path_factory.mktemp("server-log"))
-    backend = LlamaCppServerBackend(gguf, {})
-    set_log_dir(None)
+    backend = LlamaCppServerBackend(gguf, {}, log_dir=tmp_path_factory.mktemp("server-log"))
     try:
         yield backend.server.base_url + "/v1"
     finally:

@@ -233,6 +233,8 @@ class _Transport:
     retry: RetryStats = field(default_factory=RetryStats)
     usage: UsageStats = field(default_factory=UsageStats)
     http_requests: int = 0
+    #: requests that got an answer (any HTTP status the client understood)
+    answered: int = 0
 
 
 class OpenAIBackend(Backend):
@@ -331,11 +333,28 @@ class OpenAIBackend(Backend):
                 raise TransientError(retry.TIMEOUT, type(exc).__name__) from None
             except httpx.TransportError as exc:
                 raise TransientError(retry.CONNECTION, self._scrub(f"{type(exc).__name__}: {exc}")) from None
+            self._transport.answered += 1
             return self._parse_response(response, path)
 
-        return await retry.retry_async(
-            attempt, policy=self.config.policy, limiter=self._limiter, stats=self._transport.retry, rng=self._rng
-        )
+        try:
+            answer = await retry.retry_async(
+                attempt, policy=self.config.policy, limiter=self._limiter, stats=self._transport.retry, rng=self._rng
+            )
+        except PermanentError as exc:
+            if self._never_connected(exc):
+                # nothing has ever answered: every other request would wait out the same retries
+                raise ModelSpecError(
+                    f"{self.config.public_endpoint}{path}: no connection after {self.config.policy.max_attempts} attempts "
+                    f"({exc.detail.split(' (gave up')[0]}); is the server running, and is base_url right?"
+                ) from None
+            raise
+        return answer
+
+    def _never_connected(self, exc: PermanentError) -> bool:
+        """True when no request of this backend has been answered and every failure so far was a
+        connection failure (refused, reset): the endpoint is not there, not merely flaky."""
+        failures = set(self._transport.retry.retries) | set(self._transport.retry.gave_up)
+        return exc.reason == retry.CONNECTION and self._transport.answered == 0 and failures <= {retry.CONNECTION}
 
     def _parse_response(self, response: Any, path: str) -> dict[str, Any]:
         status = response.status_code

@@ -31,9 +31,9 @@ def _compiled_expression(source: str) -> Any:
     return _ENV.compile_expression(source, undefined_to_none=False)
 
 
-def call_hook(hook: FunctionRef, *args: Any, task: str, field: str, what: str) -> Any:
+def call_hook(hook: FunctionRef, *args: Any, task: str, field: str, what: str = "") -> Any:
     """Call a task's `!function` hook; whatever it raises becomes one line naming the task,
-    the field, the hook and what it was given (`what`)."""
+    the field, the hook and what it was given (`what`; a document is named by the caller)."""
     fn = hook.resolve()
     try:
         return fn(*args)
@@ -43,14 +43,14 @@ def call_hook(hook: FunctionRef, *args: Any, task: str, field: str, what: str) -
         detail = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
         raise TaskConfigError(
             f"task '{task}': {field} hook {hook.dotted} raised {type(exc).__name__}"
-            f"{': ' + detail if detail else ''} on {what}; fix the hook"
+            f"{': ' + detail if detail else ''}{' on ' + what if what else ''}; fix the hook"
         ) from None
 
 
 def evaluate(template: str | FunctionRef | list[Any], doc: dict[str, Any], *, task: str, field: str) -> Any:
     """Evaluate a doc_to_* field: a function, a literal list, one expression, or a text template."""
     if isinstance(template, FunctionRef):
-        return call_hook(template, doc, task=task, field=f"prompt.{field}", what="a document")
+        return call_hook(template, doc, task=task, field=f"prompt.{field}")
     if isinstance(template, list):
         return template
     context = {**doc, "doc": doc}
@@ -68,7 +68,7 @@ def evaluate(template: str | FunctionRef | list[Any], doc: dict[str, Any], *, ta
 def render_text(template: str | FunctionRef, doc: dict[str, Any], *, task: str, field: str) -> str:
     """Like `evaluate`, but always text (a single-expression template is rendered, not evaluated)."""
     if isinstance(template, FunctionRef):
-        return str(call_hook(template, doc, task=task, field=f"prompt.{field}", what="a document"))
+        return str(call_hook(template, doc, task=task, field=f"prompt.{field}"))
     try:
         return _compiled_template(template).render(**{**doc, "doc": doc})
     except jinja2.UndefinedError as exc:
