@@ -10,7 +10,7 @@ from typing import Any
 from hyoka.data.files import ResolvedFile, resolve_file
 from hyoka.data.readers import Doc, read_format
 from hyoka.errors import DatasetError, TaskConfigError
-from hyoka.models.base import Message
+from hyoka.core.types import Message
 from hyoka.tasks.config import TaskConfig
 from hyoka.tasks.prompts import call_hook, evaluate, render_text
 
