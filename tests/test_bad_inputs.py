@@ -71,11 +71,11 @@ def _isolated(case: Path, folder: Path) -> Path:
 
 
 @pytest.mark.parametrize("case", _cases(), ids=lambda p: p.stem)
-def test_validate_rejects_what_run_rejects(case: Path, tmp_path: Path, gemma_gguf: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_validate_rejects_what_run_rejects(case: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     folder = _isolated(case, tmp_path / "tasks")
     expect = _header(case, "expect")
     out = tmp_path / "out"
-    code = main(["run", f"llamacpp:{gemma_gguf}", "--tasks", _header(case, "run"), "--include-path", str(folder),
+    code = main(["run", "mock:", "--tasks", _header(case, "run"), "--include-path", str(folder),
                  "--output", str(out), "--quiet"])  # fmt: skip
     err = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
     assert code == 2 and len(err) == 1 and expect in err[0], err
@@ -97,8 +97,10 @@ def test_validate_a_folder_and_a_good_task_with_data_beside_it(capsys: pytest.Ca
 # -- the command line: one line, exit 2, before the model -------------------------------------------
 
 
-def _local_run(gguf: Path, *extra: str, tasks: str = "local_qa", env: dict[str, str] | None = None, **kwargs: object) -> subprocess.CompletedProcess[str]:
-    return run_cli("run", f"llamacpp:{gguf}", "--tasks", tasks, "--include-path", str(LOCAL), "--quiet", *extra, env=env, **kwargs)
+def _local_run(model: Path | str, *extra: str, tasks: str = "local_qa", env: dict[str, str] | None = None, **kwargs: object) -> subprocess.CompletedProcess[str]:
+    """`hyoka run` of the local task; a Path is a GGUF for llamacpp:, a str a model spec."""
+    spec = f"llamacpp:{model}" if isinstance(model, Path) else model
+    return run_cli("run", spec, "--tasks", tasks, "--include-path", str(LOCAL), "--quiet", *extra, env=env, **kwargs)
 
 
 @pytest.mark.parametrize(
@@ -151,12 +153,11 @@ def test_cache_folder_unusable(gemma_gguf: Path, tmp_path: Path) -> None:
     one_line(_local_run(gemma_gguf, "--output", str(tmp_path / "o2"), env={"HYOKA_CACHE_DIR": str(a_file)}), "request cache")
 
 
-def test_corrupt_cache_is_moved_aside_and_the_run_goes_on(gemma_gguf: Path, tmp_path: Path) -> None:
+def test_corrupt_cache_is_moved_aside_and_the_run_goes_on(tmp_path: Path) -> None:
     cache = tmp_path / "cache"
     cache.mkdir()
     (cache / "requests.sqlite").write_bytes(b"this is not a database" * 100)
-    result = _local_run(gemma_gguf, "--output", str(tmp_path / "out"), "--model-args", "n_ctx=512",
-                        env={"HYOKA_CACHE_DIR": str(cache)})  # fmt: skip
+    result = _local_run("mock:", "--output", str(tmp_path / "out"), env={"HYOKA_CACHE_DIR": str(cache)})
     line = one_line(result, "request cache", "moved it to", "requests.sqlite.corrupt-", code=0)
     backups = list(cache.glob("requests.sqlite.corrupt-*"))
     assert len(backups) == 1 and backups[0].read_bytes().startswith(b"this is not a database") and backups[0].name in line
@@ -164,11 +165,11 @@ def test_corrupt_cache_is_moved_aside_and_the_run_goes_on(gemma_gguf: Path, tmp_
         assert db.execute("SELECT COUNT(*) FROM responses").fetchone()[0] == 4
 
 
-def test_user_task_reads_data_beside_it_and_records_the_origin(gemma_gguf: Path, tmp_path: Path) -> None:
+def test_user_task_reads_data_beside_it_and_records_the_origin(tmp_path: Path) -> None:
     import json
 
     out = tmp_path / "out"
-    result = _local_run(gemma_gguf, "--output", str(out), "--model-args", "n_ctx=512", "--no-cache")
+    result = _local_run("mock:", "--output", str(out), "--no-cache")
     assert result.returncode == 0, result.stderr
     files = json.loads((out / "summary.json").read_text())["tasks"]["local_qa"]["dataset"]["files"]
     assert files["test"]["origin"] == f"local:{(LOCAL / 'local_qa.jsonl').resolve()}"
