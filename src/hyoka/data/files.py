@@ -82,6 +82,27 @@ def data_dirs() -> list[Path]:
     return [*dirs, cache_dir() / "data"]
 
 
+def read_manifest(path: Path) -> dict[str, DataFile]:
+    """A data manifest: JSON lines, one pinned file each (`{mirror_path, url, sha256}`, and
+    optionally a `name` to look it up by; the default name is the file's stem). The one form
+    for pinned files that are not a task's splits (a reader's many files, judge prompts)."""
+    from hyoka.data.readers import read_jsonl_objects
+
+    out: dict[str, DataFile] = {}
+    for line, row in read_jsonl_objects(path, expected="one pinned file per line: {mirror_path, url, sha256}"):
+        name = row.pop("name", None)
+        try:
+            spec = DataFile.model_validate(row)
+        except ValueError as exc:
+            reason = " ".join(str(exc).split())  # pydantic's message spans lines: keep one
+            raise DatasetError(f"{path}:{line}: bad manifest entry ({reason})") from None
+        key = str(name) if name is not None else Path(spec.name).stem
+        if key in out:
+            raise DatasetError(f"{path}:{line}: a second entry named '{key}'; give each a distinct name")
+        out[key] = spec
+    return out
+
+
 @dataclass(frozen=True)
 class ResolvedFile:
     path: Path
