@@ -7,17 +7,17 @@ from pathlib import Path
 
 from hyoka.cluster.collect import merge_shard
 from hyoka.cluster.commands import finished_requests
-from hyoka.engine.cache import RequestCache, request_key
+from hyoka.core.types import LoglikelihoodRequest, LoglikelihoodResult
+from hyoka.engine.cache import CacheRow, RequestCache, request_key
 
 MODEL = {"backend": "llamacpp", "name": "m.gguf", "weights_hash": "ab", "template_hash": "none", "settings": {}}
 
 
-def rows(texts: list[str], logprob: float) -> list[tuple[str, str, dict, dict, dict]]:
+def rows(texts: list[str], logprob: float) -> list[CacheRow]:
     out = []
     for text in texts:
-        request = {"context": text, "continuation": "x"}
-        out.append((request_key(MODEL, "loglikelihood", request), "loglikelihood", MODEL, request,
-                    {"logprob": logprob, "is_greedy": False}))  # fmt: skip
+        request = LoglikelihoodRequest(text, "x")
+        out.append((request_key(MODEL, request), MODEL, request, LoglikelihoodResult(logprob, False, 1)))
     return out
 
 
@@ -42,5 +42,5 @@ def test_shards_merge_into_the_user_cache(tmp_path: Path) -> None:
     keys = [r[0] for r in rows(["q1", "q2", "q3", "q4", "q5"], 0.0)]
     found = cache.get_many(keys)
     assert cache.count() == 5
-    assert [found[k]["logprob"] for k in keys] == [-9.0, -1.0, -1.0, -2.0, -2.0]
+    assert [found[k].logprob for k in keys] == [-9.0, -1.0, -1.0, -2.0, -2.0]
     cache.close()

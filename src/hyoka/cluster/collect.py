@@ -12,7 +12,6 @@ timings go into the runtime table.
 from __future__ import annotations
 
 import json
-import math
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,9 +20,7 @@ from typing import Any
 from hyoka.cluster.plan import JobPlan, RunPlan, read_plan
 from hyoka.cluster.scripts import results_dir, shard_dir
 from hyoka.errors import HyokaError
-from hyoka.metrics.base import MetricValue
-from hyoka.results.aggregate import TaskResult
-from hyoka.results.run_dir import METRICS_FILE, SUMMARY_FILE, samples_file, write_json
+from hyoka.results.run_dir import METRICS_FILE, SUMMARY_FILE, read_task_results, samples_file, write_json
 
 REQUESTS_DB = "requests.sqlite"
 
@@ -72,18 +69,6 @@ def _task_rows(run_dir: Path, plan: RunPlan, task: str) -> tuple[list[str], list
     if missing:
         raise CollectError(f"task {task}: documents {missing[:5]} have no samples; resubmit with `hyoka submit --resume`")
     return [lines[i] for i in sorted(lines)], pieces
-
-
-def _metric_value(entry: dict[str, Any]) -> MetricValue:
-    value = entry.get("value")
-    return MetricValue(math.nan if value is None else float(value), entry.get("stderr"), int(entry.get("n") or 0))
-
-
-def _task_result(task: str, entry: dict[str, Any], lines: list[str]) -> TaskResult:
-    rows = [json.loads(line) for line in lines]
-    metrics = {m: _metric_value(v) for m, v in entry["metrics"].items()}
-    values = {m: [r["metrics"][m] for r in rows if r.get("error") is None] for m in metrics}
-    return TaskResult(task, metrics, values, int(entry.get("errors") or 0))
 
 
 def _rescored_entry(registry: Any, task: str, samples: Path) -> dict[str, Any]:
@@ -157,7 +142,7 @@ def merge_shard(target: Path, shard: Path) -> int:
 
 
 def collect(run_dir: Path, *, user_cache: Path | None) -> CollectOutcome:
-    from hyoka.engine.runner import _metrics_json  # group aggregates exactly as a run computes them
+    from hyoka.engine.scoring import run_metrics_json  # group aggregates exactly as a run computes them
     from hyoka.tasks.registry import load_registry
 
     plan = read_plan(run_dir)
@@ -169,7 +154,7 @@ def collect(run_dir: Path, *, user_cache: Path | None) -> CollectOutcome:
         )
     registry = load_registry([Path(p) for p in plan.include_paths])
     summaries = {job.name: _read_json(results_dir(run_dir, job.name) / SUMMARY_FILE) or {} for job in plan.jobs}
-    results: dict[str, TaskResult] = {}
+    entries: dict[str, Any] = {}
     counts: dict[str, int] = {}
     for task in plan.tasks:
         lines, pieces = _task_rows(run_dir, plan, task)
@@ -177,12 +162,13 @@ def collect(run_dir: Path, *, user_cache: Path | None) -> CollectOutcome:
         out = samples_file(run_dir, task)
         out.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
         if len(pieces) == 1:
-            job_metrics = _read_json(results_dir(run_dir, pieces[0][0].name) / METRICS_FILE) or {}
-            entry = job_metrics["tasks"][task]
+            entries[task] = (_read_json(results_dir(run_dir, pieces[0][0].name) / METRICS_FILE) or {})["tasks"][task]
         else:
-            entry = _rescored_entry(registry, task, out)
-        results[task] = _task_result(task, entry, lines)
-    metrics = _metrics_json(registry, results)
+            entries[task] = _rescored_entry(registry, task, out)
+    # the task entries and samples in place, the task results are read back as a later run
+    # into this folder would read them, and every group is aggregated over them
+    write_json(run_dir / METRICS_FILE, {"tasks": entries, "groups": {}})
+    metrics = run_metrics_json(registry, read_task_results(run_dir))
     write_json(run_dir / METRICS_FILE, metrics)
     write_json(run_dir / SUMMARY_FILE, merge_summaries(plan, summaries, counts))
     merged = 0

@@ -21,6 +21,7 @@ def add_parser(sub: Any) -> None:
     submit.add_argument("--fewshot-style", choices=["inline", "turns"])
     submit.add_argument("--system-prompt", help="system message for every prompt")
     submit.add_argument("--chat", action="store_true", help="apply the model's chat template")
+    submit.add_argument("--repeats", type=int, default=1, metavar="N", help="N outputs per document, all scored")
     submit.add_argument("--gen", action="append", default=[], metavar="KEY=VALUE", help="generation setting, repeatable")
     submit.add_argument("--model-args", help="backend settings k=v,k=v")
     submit.add_argument("--settings", metavar="FILE", help="model settings YAML")
@@ -60,6 +61,8 @@ def _run_flags(args: argparse.Namespace) -> list[str]:
         flags += ["--system-prompt", args.system_prompt]
     if args.chat:
         flags.append("--chat")
+    if args.repeats != 1:
+        flags += ["--repeats", str(args.repeats)]
     for item in args.gen:
         flags += ["--gen", item]
     if args.settings:
@@ -73,16 +76,21 @@ def _default_output(model: str) -> Path:
 
 
 def _new_plan(args: argparse.Namespace, scheduler: str, profile: Any, run_dir: Path) -> Any:
-    from hyoka.cli import _parse_gen
+    """Everything a job's `hyoka run` would reject is rejected here, before submission:
+    model arguments, --gen, settings, tasks, their data and every prompt (preflight)."""
     from hyoka.cluster.estimates import params_b
     from hyoka.cluster.plan import RunPlan, pack, task_work
-    from hyoka.models.registry import parse_model_spec
+    from hyoka.engine.preflight import preflight_run
+    from hyoka.models.args import parse_gen
+    from hyoka.models.registry import check_model_args, parse_model_spec
     from hyoka.tasks.registry import load_registry
+    from hyoka.tasks.task import PromptOptions
 
     if not args.model:
         raise HyokaError("give MODEL (BACKEND:NAME) to submit, or --resume RUN_DIR")
     spec = parse_model_spec(args.model, args.model_args)
-    _parse_gen(args.gen)  # a bad --gen fails here, not in every job
+    check_model_args(spec.backend, spec.args)
+    gen = parse_gen(args.gen)
     if args.settings:
         from hyoka.models.settings import load_settings
 
@@ -92,16 +100,15 @@ def _new_plan(args: argparse.Namespace, scheduler: str, profile: Any, run_dir: P
     names = [t.strip() for t in (args.tasks or "").split(",") if t.strip()]
     if not names:
         raise HyokaError("--tasks: give at least one task or group (see `hyoka tasks`)")
-    if args.limit is not None and args.limit <= 0:
-        raise HyokaError("--limit must be a positive number of documents per task")
-    tasks = registry.resolve(names)
+    prompt = PromptOptions(num_fewshot=args.num_fewshot, system_prompt=args.system_prompt, fewshot_style=args.fewshot_style)
+    tasks = preflight_run(registry, names, limit=args.limit, prompt=prompt, gen_overrides=gen, output=run_dir).tasks
     node_name = profile.pick_node(spec.backend, params_b(spec.name), args.node)
-    model = _absolute_model(args.model)
     work = task_work(registry, tasks, args.limit, spec.backend, spec.name, profile)
     jobs = pack(work, profile.node_kinds[node_name], profile)
     return RunPlan(
-        model=model, model_args=args.model_args, tasks=tasks, limit=args.limit, run_flags=_run_flags(args),
-        include_paths=include, node=node_name, profile=profile.model_dump(), jobs=jobs, scheduler=scheduler,
+        model=_absolute_model(args.model), model_args=args.model_args, tasks=tasks, limit=args.limit,
+        run_flags=_run_flags(args), include_paths=include, node=node_name, profile=profile.model_dump(), jobs=jobs,
+        scheduler=scheduler,
     )  # fmt: skip
 
 

@@ -18,6 +18,7 @@ The worker records its state in RUN/jobs/NAME/state.json for `hyoka status`.
 from __future__ import annotations
 
 import json
+import runpy
 import socket
 import sys
 import time
@@ -44,6 +45,20 @@ def restrict_documents(start: int, end: int) -> None:
     LoadedTask.build_samples = build_range  # type: ignore[method-assign]
 
 
+def _hyoka_command_line(argv: list[str]) -> int:
+    """`hyoka ARGV` in this process (where the document range applies), as `python -m hyoka.cli`
+    runs it: the worker depends on the command line, not on the CLI module's code."""
+    saved = sys.argv
+    sys.argv = ["hyoka", *argv]
+    try:
+        runpy.run_module("hyoka.cli", run_name="__main__")
+    except SystemExit as exit_:
+        return exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
+    finally:
+        sys.argv = saved
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 1:
@@ -58,9 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     if spec.get("docs"):
         start, end = spec["docs"]
         restrict_documents(max(0, start - int(spec.get("prime", 0))), end)
-    from hyoka.cli import main as hyoka_main
-
-    rc = hyoka_main(spec["argv"])
+    rc = _hyoka_command_line(spec["argv"])
     write_json(state_file, {**state, "state": "finished" if rc == 0 else "failed", "rc": rc, "ended": time.time()})
     return rc
 
