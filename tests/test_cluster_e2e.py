@@ -113,7 +113,7 @@ def assert_same_as_reference(run: Path, reference: Path, tasks: list[str]) -> No
     pieces = [p for job in got_s["cluster"]["jobs"].values() for p in job["pieces"]]
     split = {t for t in tasks if any(p.startswith(f"{t}[") for p in pieces)}
     for task in tasks:
-        for key in ("config_hash", "dataset", "formulation", "num_fewshot", "fewshot_seed", "generation", "samples"):
+        for key in ("config_hash", "dataset", "formulation", "num_fewshot", "fewshot_seed", "generation", "limit", "samples"):
             assert got_s["tasks"][task][key] == want_s["tasks"][task][key], (task, key)
         # a split task's token counts include the primer documents (hyoka.cluster.worker)
         tokens = got_s["tasks"][task]["tokens"]["scored_continuation_tokens"]
