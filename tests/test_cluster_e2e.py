@@ -46,7 +46,7 @@ def _env(cache: Path) -> dict[str, str]:
     return {**os.environ, "HYOKA_CACHE_DIR": str(cache), "PYTHONPATH": str(REPO / "src")}
 
 
-def _hyoka(env: dict[str, str], *args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+def _hyoka(env: dict[str, str], *args: str, timeout: float = 1800) -> subprocess.CompletedProcess[str]:
     done = subprocess.run(hyoka_cmd(*args), env=env, capture_output=True, text=True, timeout=timeout)
     assert done.returncode == 0, f"hyoka {' '.join(args[:2])} failed:\n{done.stdout[-2000:]}\n{done.stderr[-3000:]}"
     return done
@@ -90,7 +90,7 @@ def _profile(tmp_path: Path, scheduler: str, seconds: int) -> Path:
     return path
 
 
-def _wait_for_queue(cluster: SlurmCluster, timeout: float = 900) -> None:
+def _wait_for_queue(cluster: SlurmCluster, timeout: float = 1800) -> None:
     deadline = time.monotonic() + timeout
     while True:
         out = subprocess.run(["squeue", "-h"], env=cluster.env, capture_output=True, text=True)
@@ -251,7 +251,7 @@ def test_ray_two_nodes_collect_to_the_single_process_run(
     env = {**_env(tmp_path / "user-cache"), "RAY_USAGE_STATS_ENABLED": "0"}
     run = tmp_path / "run"
     _hyoka(env, "submit", f"llamacpp:{gemma_gguf}", "--tasks", SMALL[0], "--limit", SMALL[1], "--scheduler", "ray",
-           "--address", ray_cluster, "--profile", str(_profile(tmp_path, "ray", 80)), "--output", str(run), timeout=900)  # fmt: skip
+           "--address", ray_cluster, "--profile", str(_profile(tmp_path, "ray", 80)), "--output", str(run))  # fmt: skip
     plan = json.loads((run / "plan.json").read_text())
     nodes = {json.loads((run / "jobs" / j["name"] / "ray.json").read_text())["node_id"] for j in plan["jobs"]}
     assert len(plan["jobs"]) == 3 and len(nodes) == 2  # both Ray nodes ran jobs
@@ -286,7 +286,7 @@ def test_grid_engine_tsubame_scripts_collect_to_the_single_process_run(
     assert len(jobs) == 3
     script = (run / "jobs" / f"{jobs[0][0]}.sh").read_text()
     assert "#$ -l cpu_4=1" in script and "#$ -p -5" in script and "#$ -l h_rt=00:" in script
-    deadline = time.monotonic() + 900
+    deadline = time.monotonic() + 1800
     while (queued := subprocess.run(["qstat"], env=env, capture_output=True, text=True).stdout.strip()):
         assert time.monotonic() < deadline, f"{queued}\n{grid_engine.logs()}"
         time.sleep(1)
