@@ -100,14 +100,30 @@ def _wait_for_queue(cluster: SlurmCluster, timeout: float = 1800) -> None:
         time.sleep(1)
 
 
-def assert_same_as_reference(run: Path, reference: Path, tasks: list[str]) -> None:
-    """Metrics, samples and the summary's per-task provenance as the single-process run's."""
+def assert_same_as_reference(run: Path, reference: Path, tasks: list[str], *, resumed: bool = False) -> None:
+    """Metrics, samples and the summary's per-task provenance as the single-process run's.
+
+    Samples are byte-identical, except after a resume: the first document computed after
+    cached ones is decoded without the previous document's KV cache (llama.cpp's prefix
+    reuse; other kernels for the quantised weights), so its log-probabilities move by a few
+    hundredths, as in any resumed `hyoka run` (test_resume compares predictions for this
+    reason). Then that one document may differ there, and nothing else."""
     got, want = (json.loads((d / "metrics.json").read_text()) for d in (run, reference))
     assert {t: got["tasks"][t] for t in tasks} == {t: want["tasks"][t] for t in tasks}
     if set(tasks) == set(want["tasks"]):
         assert got == want
     for task in tasks:
-        assert (run / f"samples_{task}.jsonl").read_text() == (reference / f"samples_{task}.jsonl").read_text()
+        got_text, want_text = ((d / f"samples_{task}.jsonl").read_text() for d in (run, reference))
+        if not resumed:
+            assert got_text == want_text
+            continue
+        got_rows, want_rows = ([json.loads(line) for line in t.splitlines()] for t in (got_text, want_text))
+        assert len(got_rows) == len(want_rows)
+        moved = [g["doc_id"] for g, w in zip(got_rows, want_rows) if g["output"] != w["output"]]
+        assert len(moved) <= 1, moved
+        for g, w in zip(got_rows, want_rows):
+            assert g["output"]["logprobs"] == pytest.approx(w["output"]["logprobs"], abs=0.1), g["doc_id"]
+            assert {k: v for k, v in g.items() if k != "output"} == {k: v for k, v in w.items() if k != "output"}
     got_s, want_s = (json.loads((d / "summary.json").read_text()) for d in (run, reference))
     assert got_s["model"] == want_s["model"]
     pieces = [p for job in got_s["cluster"]["jobs"].values() for p in job["pieces"]]
@@ -174,7 +190,7 @@ def test_slurm_jobs_cancel_resume_and_collect_to_the_single_process_run(
     assert f"{len(jobs)} of {len(jobs)} job(s) finished" in status and "COMPLETED" in status, status
 
     collected = _hyoka(env, "collect", str(run))
-    assert_same_as_reference(run, reference, TASKS.split(","))
+    assert_same_as_reference(run, reference, TASKS.split(","), resumed=True)
     # every job wrote its own cache shard; collection merged them into the user's cache
     shards = [cached_rows(run / "jobs" / j["name"] / "cache" / "requests.sqlite") for j in plan["jobs"]]
     assert all(shards) and sum(shards) == 270 + 4 + 5  # two ranges started with a primer document
