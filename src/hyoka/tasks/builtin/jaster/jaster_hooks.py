@@ -14,7 +14,6 @@ import csv
 import hashlib
 import json
 import re
-import unicodedata
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
@@ -22,13 +21,14 @@ from typing import Any
 from hyoka.data.files import resolve_file
 from hyoka.errors import DatasetError
 from hyoka.tasks.config import DataFile
+from hyoka.text.normalize import nfkc
 
 Doc = dict[str, Any]
 
 
 def _nfkc(text: str) -> str:
     # llm-jp-eval NFKC-normalises both the output and the gold before comparing
-    return unicodedata.normalize("NFKC", text)
+    return nfkc(text)
 
 
 def _bucket(key: str, buckets: int = 10) -> int:
