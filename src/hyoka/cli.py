@@ -90,16 +90,16 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_tasks(args: argparse.Namespace) -> int:
-    from hyoka.results.table import format_rows
+    from hyoka.results.table import format_table
     from hyoka.tasks.registry import load_registry
 
     registry = load_registry([Path(p) for p in args.include_path])
-    rows = [("name", "lang", "formulation", "docs", "groups")]
+    rows = []
     for name, spec in sorted(registry.tasks.items()):
         c = spec.config
         groups = ",".join(c.groups) + (" (opt-in)" if c.opt_in else "")
         rows.append((name, c.language, c.formulation, str(c.num_docs or "?"), groups))
-    print(format_rows(rows))
+    print(format_table(("name", "lang", "formulation", "docs", "groups"), rows, rule=False))
     if registry.groups:
         print("\ngroups: " + ", ".join(sorted(registry.groups)))
     return 0

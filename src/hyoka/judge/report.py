@@ -8,6 +8,7 @@ from typing import Any
 
 from hyoka.judge.mtbench_data import CATEGORIES
 from hyoka.judge.scoring import headline_key
+from hyoka.results.table import format_table
 
 
 def task_metrics(name: str, detail: dict[str, Any], mode: str) -> dict[str, Any]:
@@ -47,7 +48,7 @@ def results_table(metrics: dict[str, Any]) -> str:
     key = headline_key(detail["mode"])
     turns = sorted(detail["turns"])
     header = ["category", *[f"turn {t}" for t in turns], "average", "/10" if single else "", "failed"]
-    rows = [header]
+    rows = []
 
     def cell(entry: dict[str, Any] | None) -> str:
         if not entry or entry.get(key) is None:
@@ -58,9 +59,7 @@ def results_table(metrics: dict[str, Any]) -> str:
         per_turn = entry.get("turns", detail["turns"] if name == "overall" else {})
         tail = f"{entry['score_10']:.4f}" if single and entry.get("score_10") is not None else ""
         rows.append([name, *[cell(per_turn.get(t)) for t in turns], cell(entry), tail, str(entry["failed"])])
-    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
-    lines = ["  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths))) for r in rows]
-    lines.insert(1, "  ".join("-" * w for w in widths))
+    lines = [format_table(header, rows, align="l" + "r" * (len(header) - 1))]
     calls = detail["judge_calls"]
     lines.append(f"\njudge calls: {calls['judgments']} judgments, {calls['failed']} failed, {calls['retried']} retried "
                  f"(failures: {calls['failures'] or 'none'})")  # fmt: skip
