@@ -57,6 +57,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         prompt=PromptOptions(num_fewshot=args.num_fewshot, system_prompt=resolved.system_prompt, fewshot_style=args.fewshot_style),
         use_chat_template=args.chat,
         gen_overrides=resolved.gen_overrides,
+        repeats=args.repeats,
         show_progress=not args.quiet,
         model_spec=spec.display,
         settings=resolved.summary(),
@@ -302,6 +303,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--chat", action="store_true", help="apply the model's chat template")
     run.add_argument("--gen", action="append", default=[], metavar="KEY=VALUE", help="generation setting, repeatable")
     run.add_argument("--model-args", help="backend settings k=v,k=v")
+    run.add_argument("--repeats", type=int, default=1, metavar="N", help="N outputs per document, all scored (same as --gen n=N)")
     run.add_argument("--include-path", action="append", default=[], help="folder of extra task YAML files")
     run.add_argument("--no-cache", action="store_true", help="neither read nor write the request cache")
     run.add_argument("--settings", metavar="FILE", help="model settings YAML (system message, generation, max_n, reasoning)")
