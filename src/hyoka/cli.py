@@ -28,7 +28,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from hyoka.engine.preflight import preflight_run
     from hyoka.engine.runner import RunOptions, run_evaluation
     from hyoka.models.args import parse_gen
-    from hyoka.models.registry import ModelSpec, check_model_args, load_backend, parse_model_spec
+    from hyoka.models.registry import ModelSpec, load_backend, parse_model_spec
     from hyoka.models.settings import load_settings, resolve_settings, results_path
     from hyoka.results.table import results_table
     from hyoka.tasks.registry import load_registry
@@ -41,7 +41,6 @@ def cmd_run(args: argparse.Namespace) -> int:
         model_settings, backend=spec.backend, cli_gen=parse_gen(args.gen, allowed=RUN_GEN_KEYS),
         cli_system_prompt=args.system_prompt, cli_model_args=spec.args,
     )
-    check_model_args(spec.backend, resolved.model_args, source="--model-args (with --settings)")
     spec = ModelSpec(spec.backend, spec.name, resolved.model_args)
     default_output = (
         results_path(spec.backend, spec.name, spec.args, resolved.name) if model_settings else _default_output(args.model)
