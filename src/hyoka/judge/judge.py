@@ -251,10 +251,28 @@ class Judge:
         judgment.reply = answer
         judgment.reasoning = response.get("reasoning") or reasoning
         if item.expect == "verdict":
-            verdict = parse_verdict(answer)
+            verdict = parse_verdict(answer, output_format=item.prompt.output_format)
             judgment.winner, judgment.failure, judgment.seen = verdict.winner, verdict.failure, verdict.all_verdicts
         else:
             rating = parse_rating(answer, prefer_json=self.config.structured)
             judgment.rating, judgment.failure = rating.rating, rating.failure
             judgment.rule, judgment.seen = rating.rule, rating.all_ratings
         return judgment.failure is not None
+
+
+# --- pairwise: one comparison judged in both orders ---------------------------------------
+
+#: FastChat's pairwise outcome → the model's result
+OUTCOME_VALUE = {"win": 1.0, "tie": 0.5, "loss": 0.0}
+
+
+def game_outcome(g1_winner: str, g2_winner: str) -> str:
+    """The model's result from both orders (g1: model is A; g2: model is B).
+
+    As FastChat's show_result: a tie in the first order, or orders that disagree, is a tie.
+    """
+    first = {"A": "model", "B": "baseline", "tie": "tie"}[g1_winner]
+    second = {"A": "baseline", "B": "model", "tie": "tie"}[g2_winner]
+    if first == "tie" or first != second:
+        return "tie"
+    return "win" if first == "model" else "loss"

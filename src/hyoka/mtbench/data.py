@@ -8,11 +8,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from hyoka.data.files import resolve_file
+from hyoka.data.files import resolve_file, sha256_file
 from hyoka.data.readers import read_jsonl_objects
 from hyoka.errors import HyokaError
-from hyoka.judge.byo import AnswerSet, load_answer_file
-from hyoka.judge.sources import LMSYS_DATA, STABILITY_DATA, SWALLOW_DATA
+from hyoka.judge.answer_files import AnswerSet, load_answer_file
+from hyoka.mtbench.sources import LMSYS_DATA, STABILITY_DATA, SWALLOW_DATA
 from hyoka.tasks.config import DataFile
 
 #: categories judged against a reference answer (FastChat's NEED_REF_CATS)
@@ -102,37 +102,81 @@ class Question:
     turns: tuple[str, ...]
 
 
-def _read_jsonl(path: Path) -> list[tuple[int, dict[str, Any]]]:
-    return read_jsonl_objects(path, error=HyokaError)
+@dataclass(frozen=True)
+class QuestionSource:
+    """Where the questions came from: the bench's pinned file or the user's (`--questions`)."""
+
+    file: str
+    sha256: str
 
 
-def load_questions(bench: Bench, *, limit: int | None = None, categories: Sequence[str] = ()) -> tuple[list[Question], str]:
-    """The bench's questions in file order (optionally some categories, the first `limit`)."""
-    resolved = resolve_file(bench.questions, task=bench.name)
+def read_question_file(path: Path) -> list[Question]:
+    """MT-Bench question JSONL (question_id, category, turns), in file order; a bad line is
+    one error naming it."""
+    expected = '{"question_id": 1, "category": "writing", "turns": ["first", "second"]}'
     questions = []
-    for lineno, obj in _read_jsonl(resolved.path):
+    for lineno, obj in read_jsonl_objects(path, error=HyokaError, expected=expected):
         turns = obj.get("turns")
         if not isinstance(turns, list) or not turns or not all(isinstance(t, str) for t in turns):
-            raise HyokaError(f"{resolved.path} line {lineno}: field 'turns' must be a list of strings")
+            raise HyokaError(f"{path} line {lineno}: field 'turns' must be a list of strings")
         try:
             qid = int(obj["question_id"])
         except (KeyError, TypeError, ValueError):
-            raise HyokaError(f"{resolved.path} line {lineno}: field 'question_id' is missing or not a number") from None
+            raise HyokaError(f"{path} line {lineno}: field 'question_id' is missing or not a number") from None
         questions.append(Question(qid, str(obj.get("category", "")), tuple(turns)))
-    if categories:
-        questions = [q for q in questions if q.category in categories]
-    if limit is not None:
-        questions = questions[:limit]
-    return questions, resolved.sha256
+    if not questions:
+        raise HyokaError(f"{path}: no questions in it (expected one JSON object per line: {expected})")
+    return questions
+
+
+def select_questions(
+    questions: Sequence[Question], *, categories: Sequence[str] = (), per_category: int | None = None, limit: int | None = None
+) -> list[Question]:
+    """Some categories, then the first `per_category` of each (jmt-bench-code's and Nejumi's
+    "testmode"), then the first `limit`; file order is kept."""
+    chosen = [q for q in questions if not categories or q.category in categories]
+    if per_category is not None:
+        seen: dict[str, int] = {}
+        kept = []
+        for q in chosen:
+            seen[q.category] = seen.get(q.category, 0) + 1
+            if seen[q.category] <= per_category:
+                kept.append(q)
+        chosen = kept
+    return chosen if limit is None else chosen[:limit]
+
+
+def load_questions(
+    bench: Bench,
+    *,
+    limit: int | None = None,
+    categories: Sequence[str] = (),
+    per_category: int | None = None,
+    path: Path | None = None,
+) -> tuple[list[Question], QuestionSource]:
+    """The bench's questions (or those of the file at `path`), selected by `select_questions`."""
+    if path is not None:
+        source = QuestionSource(str(path), sha256_file(path))
+        every = read_question_file(path)
+    else:
+        resolved = resolve_file(bench.questions, task=bench.name)
+        source = QuestionSource(bench.questions.mirror_path, resolved.sha256)
+        every = read_question_file(resolved.path)
+    return select_questions(every, categories=categories, per_category=per_category, limit=limit), source
 
 
 def load_references(bench: Bench, name: str) -> tuple[dict[int, tuple[str, ...]], str]:
-    """question_id → the reference answer's turns (choice 0, as FastChat uses)."""
+    """question_id → the reference answer's turns (choice 0, as FastChat uses). `name` is one
+    of the bench's references, or a FastChat answer file of the user's."""
     if name not in bench.references:
-        raise HyokaError(f"--reference {name}: {bench.name} has {', '.join(bench.references)}")
+        path = Path(name).expanduser()
+        if not (name.endswith(".jsonl") and path.is_file()):
+            raise HyokaError(f"--reference {name}: {bench.name} has {', '.join(bench.references)}, or give a FastChat answers .jsonl")
+        answers = load_answer_file(path)
+        return {int(qid): tuple(a.samples[0].turns) for qid, a in answers.answers.items()}, answers.sha256 or ""
     resolved = resolve_file(bench.references[name], task=bench.name)
     answers = load_answer_file(resolved.path)
-    return {qid: tuple(a.samples[0].turns) for qid, a in answers.answers.items()}, resolved.sha256
+    return {int(qid): tuple(a.samples[0].turns) for qid, a in answers.answers.items()}, resolved.sha256
 
 
 # --- Japanese character ratio --------------------------------------------------------------------

@@ -1,0 +1,65 @@
+"""A judge given on the command line: `--judge BACKEND:NAME` and `--judge-args k=v,...`,
+shared by `hyoka mtbench` and `hyoka run` (judged tasks).
+
+`--judge-args` holds the judge's own settings (JudgeConfig: max_tokens, temperature, seed,
+retries, ...) and, for every other key, the judge backend's arguments (like
+`--model-args`). When the judge is the answering model itself (same backend, name and
+arguments), the one loaded backend serves both.
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+from hyoka.judge.judge import JudgeConfig
+from hyoka.models.base import Backend
+from hyoka.models.registry import ModelSpec, load_backend, parse_model_args, parse_model_spec
+
+
+@dataclass(frozen=True)
+class JudgeSpec:
+    model: ModelSpec
+    config: JudgeConfig
+
+    @property
+    def display(self) -> str:
+        return self.model.display
+
+
+def add_judge_arguments(parser: argparse.ArgumentParser, *, required: bool) -> None:
+    """--judge and --judge-args, the same for every command that judges."""
+    parser.add_argument("--judge", required=required, metavar="BACKEND:NAME", help="judge model")
+    parser.add_argument(
+        "--judge-args", action="append", default=[], metavar="K=V[,K=V]",
+        help="judge settings (max_tokens, temperature, top_p, seed, retries, retry_temperature, structured, chat) "
+             "and judge backend settings, repeatable",
+    )  # fmt: skip
+
+
+def parse_judge_spec(spec: str, judge_args: Sequence[str]) -> JudgeSpec:
+    """The judge's model spec and settings; bad values are one-line errors before any model loads."""
+    merged: dict[str, str] = {}
+    for item in judge_args:
+        merged.update(parse_model_args(item))
+    config = JudgeConfig.from_args(merged)
+    backend_args = ",".join(f"{k}={v}" for k, v in merged.items() if k not in JudgeConfig.keys())
+    return JudgeSpec(parse_model_spec(spec, backend_args), config)
+
+
+def same_model(a: ModelSpec | None, b: ModelSpec) -> bool:
+    return a is not None and (a.backend, a.name, a.args) == (b.backend, b.name, b.args)
+
+
+def load_judge_backend(judge: JudgeSpec, model_spec: ModelSpec | None, model: Backend | None) -> Backend:
+    """The judge's backend: the answering model's own when they are the same model."""
+    if model is not None and same_model(model_spec, judge.model):
+        return model
+    return load_backend(judge.model)
+
+
+def close_all(*backends: Any) -> None:
+    """Close each distinct backend once (the model may also be the judge)."""
+    for backend in {id(b): b for b in backends if b is not None}.values():
+        backend.close()
