@@ -9,7 +9,7 @@ MT-Bench numbers:
 - verdict: ``[[A]]`` anywhere → A, else ``[[B]]`` → B, else ``[[C]]`` → tie (FastChat's
   precedence, even when a reply contains several).
 - verdict, output format ``last`` (rakuda's jrank prompt): the LAST digit in the reply,
-  1 → A, 2 → B, 3 → tie; any other last digit is a failure (jrank's ``re.findall(r"\d")[-1]``).
+  1 → A, 2 → B, 3 → tie; any other last digit is a failure (as jrank's last-digit rule).
 
 Before matching, the reply is NFKC-normalised so that full-width brackets and digits
 (``［［８］］``, ``［［Ａ］］``) read like ASCII — Japanese judges write them. Two
