@@ -8,14 +8,16 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import hyoka_cmd, require
+from conftest import hyoka_cmd, mock_backend, require
 
 from hyoka.cli import build_parser
+from hyoka.engine.cache import RequestCache
+from hyoka.judge.judge import Judge
 from hyoka.errors import HyokaError
 from hyoka.models.registry import parse_model_spec
 from hyoka.mtbench.command import _options
 from hyoka.mtbench.report import results_table
-from hyoka.mtbench.runner import prepare
+from hyoka.mtbench.runner import prepare, run_mtbench
 
 QUESTIONS = "japanese_mt_bench/question_full.jsonl"
 
@@ -121,3 +123,24 @@ def test_table_shows_unanswered_apart_from_judge_failures() -> None:
     assert header.split()[-3:] == ["unanswered", "judge", "failed"]
     assert row.split()[-2:] == ["1", "2"] and overall.split()[-2:] == ["1", "2"]
     assert "not judged, no answer: {'missing_answer': 1}" in table
+
+
+def test_system_prompt_and_stop_reach_every_answer_request(data: Path, tmp_path: Path) -> None:
+    (tmp_path / "m").mkdir()
+    (tmp_path / "j").mkdir()
+    model = mock_backend(tmp_path / "m", [{"output": "答え###続き"}])
+    judge = mock_backend(tmp_path / "j", [{"output": "評価：[[7]]"}])
+    args = _args("mock:", "--judge", "mock:", "--system-prompt", "日本語で答えて", "--gen", "stop=[\"###\"]",
+                 "--categories", "writing", "--limit", "1", "--output", str(tmp_path / "run"), "--quiet")  # fmt: skip
+    options, _ = _options(args, parse_model_spec("mock:"), "mock:")
+    options.bootstrap = 10
+    cache = RequestCache(tmp_path / "c.sqlite")
+    outcome = run_mtbench(model, Judge(judge, cache), cache, options)
+    assert len(model.requests) == 2  # two turns
+    for request in model.requests:
+        assert request.messages[0].role == "system" and request.messages[0].content == "日本語で答えて"
+        assert request.params.stop == ("###",)
+    assert model.requests[1].messages[2].content == "答え"  # cut at the stop sequence, as a model's would be
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert summary["generation"]["stop"] == ["###"] and summary["generation"]["system_prompt"] == "日本語で答えて"
+    assert outcome.metrics["mtbench"]["overall"]["score"] == 7.0
