@@ -144,3 +144,13 @@ def test_system_prompt_and_stop_reach_every_answer_request(data: Path, tmp_path:
     summary = json.loads((tmp_path / "run" / "summary.json").read_text())
     assert summary["generation"]["stop"] == ["###"] and summary["generation"]["system_prompt"] == "日本語で答えて"
     assert outcome.metrics["mtbench"]["overall"]["score"] == 7.0
+
+
+def test_pinned_files_are_declared_in_the_manifest(tmp_path: Path) -> None:
+    from hyoka.mtbench.data import BENCHES, DATA_FILES, load_manifest
+
+    assert BENCHES["ja"].questions.mirror_path == QUESTIONS and len(BENCHES["ja"].questions.sha256 or "") == 64
+    broken = tmp_path / "data_files.yaml"
+    broken.write_text(DATA_FILES.read_text(encoding="utf-8").replace("ja: [stability_ja, stability_en]", "ja: [stability_jp]"), encoding="utf-8")
+    with pytest.raises(HyokaError, match=r"data_files.yaml: prompt_variants.ja names \['stability_jp'\], not in prompt_files"):
+        load_manifest(broken)

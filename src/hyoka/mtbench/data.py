@@ -1,6 +1,7 @@
 """MT-Bench's data: the benches (Japanese and English question files with their pinned
-reference answers), reading questions and references, and the Japanese-character ratio
-used to check that answers are in Japanese at all."""
+reference answers, declared in data_files.yaml beside this module), reading questions and
+references, and the Japanese-character ratio used to check that answers are in Japanese at
+all."""
 
 from __future__ import annotations
 
@@ -8,11 +9,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
+import yaml
+from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
+
 from hyoka.data.files import resolve_file, sha256_file
 from hyoka.data.readers import read_jsonl_objects
 from hyoka.errors import HyokaError
 from hyoka.judge.answer_files import AnswerSet, load_answer_file
-from hyoka.mtbench.sources import LMSYS_DATA, STABILITY_DATA, SWALLOW_DATA
 from hyoka.tasks.config import DataFile
 
 #: categories judged against a reference answer (FastChat's NEED_REF_CATS)
@@ -20,9 +23,8 @@ NEED_REF_CATS = ("math", "reasoning", "coding")
 #: the order FastChat's and Swallow's radar charts use
 CATEGORIES = ("writing", "roleplay", "reasoning", "math", "coding", "extraction", "stem", "humanities")
 
-_STABILITY = f"{STABILITY_DATA}/japanese_mt_bench"
-_SWALLOW = f"{SWALLOW_DATA}/japanese_mt_bench"
-_LMSYS = f"{LMSYS_DATA}/mt_bench"
+#: every pinned file MT-Bench reads, declared beside this module (one form for pinned files)
+DATA_FILES = Path(__file__).with_name("data_files.yaml")
 
 
 @dataclass(frozen=True)
@@ -36,60 +38,52 @@ class Bench:
     default_prompts: str
 
 
-BENCHES: dict[str, Bench] = {
-    "ja": Bench(
-        name="japanese_mt_bench",
-        lang="ja",
-        questions=DataFile(
-            mirror_path="japanese_mt_bench/question_full.jsonl",
-            url=f"{_STABILITY}/question_full.jsonl",
-            sha256="8f56c8bd5ff93d2120409bc8f77f0020e673c74548c9637f2aace12a323834e5",
-        ),
-        references={
-            "gpt-4": DataFile(
-                mirror_path="japanese_mt_bench/reference_answer/gpt-4.jsonl",
-                url=f"{_STABILITY}/reference_answer/gpt-4.jsonl",
-                sha256="0631685c4ebc66390970588b658e4d19047fafb0a00ec1d841616686c07b0d6b",
-            ),
-            "gpt-4-raw": DataFile(
-                mirror_path="japanese_mt_bench/reference_answer/gpt-4-raw.jsonl",
-                url=f"{_STABILITY}/reference_answer/gpt-4-raw.jsonl",
-                sha256="bdb7f50284f794a47d7fd6762155638815773a4feb1d4425e6b10ce875863eac",
-            ),
-            "base-gpt4o-with-human-annotation": DataFile(
-                mirror_path="japanese_mt_bench/reference_answer/base-gpt4o-with-human-annotation.jsonl",
-                url=f"{_STABILITY}/reference_answer/base-gpt4o-with-human-annotation.jsonl",
-                sha256="8ea6c0b82073908f94b57f67918de5f11286e1dd7334b366ecf47a2c9b774996",
-            ),
-            "gpt-4o-2024-08-06": DataFile(
-                mirror_path="japanese_mt_bench/swallow/reference_answer_gpt-4o-2024-08-06.jsonl",
-                url=f"{_SWALLOW}/reference_answer/gpt-4o-2024-08-06.jsonl",
-                sha256="237ce7a7eb6de8493b21a708a5dcaf5bce99155a038d898b5454e14c4f4a654c",
-            ),
-        },
-        default_reference={"ja": "gpt-4", "en": "gpt-4", "en-ja": "gpt-4o-2024-08-06"},
-        default_prompts="ja",
-    ),
-    "en": Bench(
-        name="mt_bench",
-        lang="en",
-        questions=DataFile(
-            mirror_path="mt_bench/question.jsonl",
-            url=f"{_LMSYS}/question.jsonl",
-            sha256="119565adbab82227089cefdb44c8d7e2cf04dc0a0ec233634c82e7d4e2a944f7",
-        ),
-        references={
-            "gpt-4": DataFile(
-                mirror_path="mt_bench/reference_answer/gpt-4.jsonl",
-                url=f"{_LMSYS}/reference_answer/gpt-4.jsonl",
-                sha256="f957a5bc977badb66885ec970e6cd08527845780313f0995764260e5777b9b3f",
-            )
-        },
-        default_reference={"ja": "gpt-4", "en": "gpt-4", "en-ja": "gpt-4"},
-        default_prompts="en",
-    ),
-}
+class _BenchFiles(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    name: str
+    questions: DataFile
+    references: dict[str, DataFile]
+    default_reference: dict[str, str]
+    default_prompts: str
 
+
+class DataManifest(BaseModel):
+    """data_files.yaml: the benches' files, the judge prompt files and the prompt variants."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    prompt_variants: dict[str, list[str]]
+    prompt_files: dict[str, DataFile]
+    benches: dict[str, _BenchFiles]
+
+    @model_validator(mode="after")
+    def _names_exist(self) -> "DataManifest":
+        for variant, files in self.prompt_variants.items():
+            missing = set(files) - set(self.prompt_files)
+            if missing:
+                raise ValueError(f"prompt_variants.{variant} names {sorted(missing)}, not in prompt_files")
+        for lang, bench in self.benches.items():
+            missing = set(bench.default_reference.values()) - set(bench.references)
+            if missing:
+                raise ValueError(f"benches.{lang}.default_reference names {sorted(missing)}, not in its references")
+        return self
+
+
+def load_manifest(path: Path = DATA_FILES) -> DataManifest:
+    try:
+        return DataManifest.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+    except (OSError, yaml.YAMLError) as exc:
+        raise HyokaError(f"{path}: cannot read it ({exc})") from None
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = "".join(f"{p}: " for p in [".".join(str(p) for p in err["loc"])] if p)
+        raise HyokaError(f"{path}: {where}{str(err['msg']).removeprefix('Value error, ')}") from None
+
+
+MANIFEST = load_manifest()
+BENCHES: dict[str, Bench] = {
+    lang: Bench(b.name, lang, b.questions, b.references, b.default_reference, b.default_prompts)
+    for lang, b in MANIFEST.benches.items()
+}
 
 
 # --- questions and references ------------------------------------------------------------------

@@ -17,7 +17,7 @@ from typing import Literal, Mapping
 
 from hyoka.errors import HyokaError
 from hyoka.judge.prompts import JudgePrompt, load_prompt_file
-from hyoka.mtbench.sources import LMSYS_DATA, STABILITY_DATA, SWALLOW_DATA
+from hyoka.mtbench.data import MANIFEST
 from hyoka.tasks.config import DataFile
 
 Mode = Literal["single", "pairwise"]
@@ -35,35 +35,11 @@ PROMPT_NAMES: dict[tuple[Mode, bool, int], str] = {
 }
 
 
-PROMPT_FILES: dict[str, DataFile] = {
-    "stability_ja": DataFile(
-        mirror_path="japanese_mt_bench/judge_ja_prompts.jsonl",
-        url=f"{STABILITY_DATA}/judge_ja_prompts.jsonl",
-        sha256="a3ef723f4e282ced514c8919773549675f0c0f87a61e5a5f46c320b048803b40",
-    ),
-    "stability_en": DataFile(
-        mirror_path="japanese_mt_bench/judge_prompts.jsonl",
-        url=f"{STABILITY_DATA}/judge_prompts.jsonl",
-        sha256="fd283293406d024f44c174b094ef48031d0687a4682fd3a56b29b138f80281b6",
-    ),
-    "swallow_en_ja": DataFile(
-        mirror_path="japanese_mt_bench/swallow/judge_prompts.jsonl",
-        url=f"{SWALLOW_DATA}/judge_prompts.jsonl",
-        sha256="87a9429bdfd776db887f4820f186f6943fa003ec90eec272cb96ff140bfcd7d8",
-    ),
-    "lmsys_en": DataFile(
-        mirror_path="mt_bench/judge_prompts.jsonl",
-        url=f"{LMSYS_DATA}/judge_prompts.jsonl",
-        sha256="fd283293406d024f44c174b094ef48031d0687a4682fd3a56b29b138f80281b6",
-    ),
-}
-
+#: the pinned prompt files and the variants made of them (data_files.yaml)
+PROMPT_FILES: Mapping[str, DataFile] = MANIFEST.prompt_files
 #: variant → prompt files, earlier files win for a name they both hold
-VARIANTS: dict[str, tuple[str, ...]] = {
-    "ja": ("stability_ja", "stability_en"),
-    "en": ("lmsys_en",),
-    "en-ja": ("swallow_en_ja",),
-}
+VARIANTS: Mapping[str, list[str]] = MANIFEST.prompt_variants
+
 
 @dataclass(frozen=True)
 class PromptSet:
