@@ -77,7 +77,7 @@ def test_pairwise_outcomes_and_failures_are_counted_not_scored(shared_data: Path
     assert [s.values.get("win_rate_adjusted") for s in scores] == [1.0, 0.5, 0.0, None, None]
     assert scores[0].values == {"win_rate_adjusted": 1.0, "win_rate": 1.0, "loss_rate": 0.0, "tie_rate": 0.0}
     assert [s.failure for s in scores] == [None, None, None, "no_verdict", "answer_error"]
-    assert len(scores[3].details["judge"]["samples"][0]["judgments"]) == 2  # kept for the samples file
+    assert len(scores[3].details["samples"][0]["judgments"]) == 2  # kept for the samples file
 
 
 def test_single_rating_with_a_reference_from_a_doc_field() -> None:

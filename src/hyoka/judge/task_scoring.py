@@ -284,7 +284,7 @@ def score_docs(
                 failures.append(failure)
             samples.append({"values": values, "failure": failure, "judgments": [j.as_dict() for j in group]})
         mean = {k: sum(v[k] for v in judged) / len(judged) for k in LABELS[spec.mode]} if judged else {}
-        scores.append(DocScore(mean, failures, {"judge": {"mode": spec.mode, "samples": samples}}))
+        scores.append(DocScore(mean, failures, {"mode": spec.mode, "samples": samples}))
     return scores
 
 
