@@ -10,10 +10,11 @@ arguments), the one loaded backend serves both.
 from __future__ import annotations
 
 import argparse
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any, Sequence
 
-from hyoka.judge.judge import JudgeConfig
+from hyoka.errors import HyokaError
+from hyoka.judge.judge import Judge, JudgeConfig
 from hyoka.models.base import Backend
 from hyoka.models.registry import ModelSpec, load_backend, parse_model_args, parse_model_spec
 
@@ -63,3 +64,26 @@ def close_all(*backends: Any) -> None:
     """Close each distinct backend once (the model may also be the judge)."""
     for backend in {id(b): b for b in backends if b is not None}.values():
         backend.close()
+
+
+def judged_tasks(configs: Sequence[Any]) -> list[str]:
+    """The tasks (TaskConfigs) whose metrics call the judge."""
+    return [c.name for c in configs if any(m.name == "judge" for m in c.metrics)]
+
+
+def check_judge_use(judge: JudgeSpec | None, configs: Sequence[Any]) -> None:
+    """`--judge` with no judged task is an error (a judge server would start for nothing);
+    a judged task without `--judge` is caught by the metric's own check."""
+    if judge is not None and not judged_tasks(configs):
+        raise HyokaError(f"--judge {judge.display}: no task of this run is judged (judged tasks use metric 'judge', e.g. ja_vicuna_qa, rakuda); leave --judge out")
+
+
+def judge_summary(judge: JudgeSpec, runner: Judge) -> dict[str, Any]:
+    """What summary.json records about the judge: who, with which settings, at what cost."""
+    return {
+        "spec": judge.display,
+        **runner.backend.identity.as_dict(),
+        "config": asdict(runner.config),
+        "chat_template": not runner.plain_fallback,
+        "execution": asdict(runner.stats),
+    }
