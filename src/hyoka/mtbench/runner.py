@@ -36,7 +36,10 @@ from hyoka.judge.answer_files import AnswerSet, answer_record, load_answer_file,
 from hyoka.judge.judge import Judge, Judgment
 from hyoka.models.base import Backend
 from hyoka.mtbench.answers import DEFAULT_MAX_TOKENS, TEMPERATURE_PRESETS, answer_temperature, generate_answers
-from hyoka.mtbench.data import BENCHES, CATEGORIES, NEED_REF_CATS, Bench, Question, QuestionSource, japanese_ratio, language_summary, load_questions, load_references
+from hyoka.mtbench.data import (
+    BENCHES, CATEGORIES, NEED_REF_CATS, Bench, Question, QuestionSource, japanese_ratio, language_summary, load_questions,
+    load_references,
+)  # fmt: skip
 from hyoka.mtbench.items import ItemInfo, Unjudged, pairwise_items, single_items
 from hyoka.mtbench.prompt_sets import PromptSet, load_prompt_set
 from hyoka.mtbench.report import radar, task_metrics
