@@ -43,7 +43,7 @@ def _cli_error(*argv: str) -> str:
 def test_gen_keys_mtbench_does_not_use_are_errors(tmp_path: Path) -> None:
     model = ["llamacpp:/nonexistent.gguf", "--judge", "llamacpp:/nonexistent.gguf", "--output", str(tmp_path / "o")]
     assert "--num-samples" in _cli_error(*model, "--gen", "n=2")
-    assert "uses max_tokens, temperature, top_p, seed, stop" in _cli_error(*model, "--gen", "repetition_penalty=1.1")
+    assert "this command uses; use one of max_tokens, temperature, top_p, seed, stop" in _cli_error(*model, "--gen", "repetition_penalty=1.1")
 
 
 def test_stop_system_prompt_and_settings_reach_the_options(tmp_path: Path) -> None:

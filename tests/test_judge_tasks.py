@@ -9,7 +9,8 @@ import pytest
 
 from hyoka.errors import TaskConfigError
 from hyoka.judge.judge import Judgment
-from hyoka.judge.task_scoring import JudgedDoc, build_items, load_resources, parse_spec, score_docs
+from hyoka.judge.task_scoring import JudgedDoc, build_items, load_resources, score_docs
+from hyoka.metrics.judge import parse_spec
 from hyoka.tasks.registry import load_registry
 from hyoka.tasks.task import load_task
 

@@ -11,12 +11,18 @@ from __future__ import annotations
 
 import argparse
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any, Sequence
 
+from hyoka.engine.cache import RequestCache
 from hyoka.errors import HyokaError
 from hyoka.judge.judge import Judge, JudgeConfig
+from hyoka.judge.task_scoring import TaskJudge, load_resources
+from hyoka.metrics.base import ScoringContext
+from hyoka.metrics.judge import parse_spec
 from hyoka.models.base import Backend
-from hyoka.models.registry import ModelSpec, load_backend, parse_model_args, parse_model_spec
+from hyoka.models.args import parse_kv
+from hyoka.models.registry import ModelSpec, load_backend, parse_model_spec
 
 
 @dataclass(frozen=True)
@@ -41,23 +47,23 @@ def add_judge_arguments(parser: argparse.ArgumentParser, *, required: bool) -> N
 
 def parse_judge_spec(spec: str, judge_args: Sequence[str]) -> JudgeSpec:
     """The judge's model spec and settings; bad values are one-line errors before any model loads."""
-    merged: dict[str, str] = {}
-    for item in judge_args:
-        merged.update(parse_model_args(item))
+    merged = parse_kv(list(judge_args), flag="--judge-args")
     config = JudgeConfig.from_args(merged)
-    backend_args = ",".join(f"{k}={v}" for k, v in merged.items() if k not in JudgeConfig.keys())
-    return JudgeSpec(parse_model_spec(spec, backend_args), config)
+    backend_args = {k: v for k, v in merged.items() if k not in JudgeConfig.keys()}
+    return JudgeSpec(parse_model_spec(spec, backend_args, source="--judge-args"), config)
 
 
 def same_model(a: ModelSpec | None, b: ModelSpec) -> bool:
     return a is not None and (a.backend, a.name, a.args) == (b.backend, b.name, b.args)
 
 
-def load_judge_backend(judge: JudgeSpec, model_spec: ModelSpec | None, model: Backend | None) -> Backend:
+def load_judge_backend(
+    judge: JudgeSpec, model_spec: ModelSpec | None, model: Backend | None, *, log_dir: Path | None = None
+) -> Backend:
     """The judge's backend: the answering model's own when they are the same model."""
     if model is not None and same_model(model_spec, judge.model):
         return model
-    return load_backend(judge.model)
+    return load_backend(judge.model, log_dir=log_dir)
 
 
 def close_all(*backends: Any) -> None:
@@ -72,10 +78,18 @@ def judged_tasks(configs: Sequence[Any]) -> list[str]:
 
 
 def check_judge_use(judge: JudgeSpec | None, configs: Sequence[Any]) -> None:
-    """`--judge` with no judged task is an error (a judge server would start for nothing);
-    a judged task without `--judge` is caught by the metric's own check."""
-    if judge is not None and not judged_tasks(configs):
+    """Before any model loads: judged tasks need `--judge`, and `--judge` needs a judged task
+    (a judge server would start for nothing)."""
+    judged = judged_tasks(configs)
+    if judge is None and judged:
+        raise HyokaError(f"task {judged[0]} uses metric 'judge', which needs a judge model: add --judge BACKEND:NAME (judge settings: --judge-args k=v,...)")
+    if judge is not None and not judged:
         raise HyokaError(f"--judge {judge.display}: no task of this run is judged (judged tasks use metric 'judge', e.g. ja_vicuna_qa, rakuda); leave --judge out")
+    for config in configs:  # the judge prompt, baseline and reference files: there, intact, usable
+        for metric in config.metrics:
+            if metric.name == "judge":
+                params = {k: v for k, v in metric.params().items() if k not in ("label", "choice_score")}  # the scorer's keys
+                load_resources(parse_spec(params), task=config.name)
 
 
 def judge_summary(judge: JudgeSpec, runner: Judge) -> dict[str, Any]:
@@ -87,3 +101,12 @@ def judge_summary(judge: JudgeSpec, runner: Judge) -> dict[str, Any]:
         "chat_template": not runner.plain_fallback,
         "execution": asdict(runner.stats),
     }
+
+
+def scoring_context(judge: JudgeSpec | None, backend: Backend | None, cache: RequestCache, *, show_progress: bool) -> ScoringContext:
+    """The run's ScoringContext, with the judge (when given) for the `judge` metric."""
+    task_judge = None
+    if judge is not None and backend is not None:
+        task_judge = TaskJudge(Judge(backend, cache, judge.config), show_progress=show_progress)
+    cache_dir = None if cache.path == Path("/dev/null") else cache.path.parent
+    return ScoringContext(cache_dir=cache_dir, judge=task_judge)

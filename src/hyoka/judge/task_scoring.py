@@ -1,10 +1,10 @@
-"""Judging a task's generated answers: what the `judge` metric does, over plain typed inputs.
+"""Judging a task's generated answers: the work behind the `judge` metric (hyoka.metrics.judge).
 
 A task YAML says how (`JudgeMetricSpec`, the metric's parameters): the pinned FastChat judge
 prompt file and which prompt, single-answer rating or pairwise against a pinned baseline
 answers file, where the question (and an optional reference answer) is in each document.
-The judge model itself comes from the command line (`--judge`) and reaches the metric in
-the scoring context.
+The judge model comes from the command line (`--judge`); the run puts a `TaskJudge` around
+it into the scoring context, and the metric hands it its documents.
 
 - single: each answer is rated 1–10 (`judge_score`); a document with a reference answer
   (a doc field, or a pinned reference answers file by id) uses `reference_prompt`.
@@ -22,71 +22,15 @@ score and left out of it, never scored as wrong: `answer_error` (generation fail
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal, Mapping, Sequence
-
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from typing import Any, Mapping, Sequence
 
 from hyoka.data.files import ResolvedFile, resolve_file
 from hyoka.errors import DatasetError, TaskConfigError
 from hyoka.judge.answer_files import AnswerSet, load_answer_file
 from hyoka.judge.judge import OUTCOME_VALUE, Judge, JudgeItem, Judgment, game_outcome
 from hyoka.judge.prompts import JudgePrompt, load_prompt_file
-from hyoka.tasks.config import DataFile
-
-Mode = Literal["single", "pairwise"]
-
-#: the values each mode gives a document (the first is the headline score)
-LABELS: dict[str, tuple[str, ...]] = {
-    "single": ("judge_score",),
-    "pairwise": ("win_rate_adjusted", "win_rate", "loss_rate", "tie_rate"),
-}
-
-
-class JudgeMetricSpec(BaseModel):
-    """The `judge` metric's parameters in a task YAML (`metrics: [{name: judge, ...}]`)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    mode: Mode = Field(description="single: rate each answer 1-10; pairwise: against the baseline, both orders")
-    prompts: DataFile = Field(description="pinned FastChat judge_prompts.jsonl")
-    prompt: str = Field(description="name of the prompt in that file")
-    reference_prompt: str | None = Field(default=None, description="prompt for documents with a reference answer")
-    question_field: str = Field(default="question", description="doc field with the question; dots index into lists, e.g. turns.0")
-    id_field: str = Field(default="question_id", description="doc field matching the answers files' question_id")
-    category_field: str = Field(default="category", description="doc field with the category (for reference_categories)")
-    reference_field: str | None = Field(default=None, description="doc field with the reference answer")
-    references: DataFile | None = Field(default=None, description="pinned FastChat answers file with reference answers, by id")
-    reference_categories: list[str] | None = Field(
-        default=None, description="only these categories are judged against a reference (FastChat: math, reasoning, coding)"
-    )
-    baseline: DataFile | None = Field(default=None, description="pairwise: pinned FastChat answers file of the baseline model")
-    baseline_model: str | None = Field(default=None, description="the baseline's name, for results (default: its model_id)")
-
-    @model_validator(mode="after")
-    def _consistent(self) -> "JudgeMetricSpec":
-        if self.mode == "pairwise" and self.baseline is None:
-            raise ValueError("mode pairwise needs baseline: a pinned answers file to compare against")
-        if self.mode == "single" and self.baseline is not None:
-            raise ValueError("baseline is for mode pairwise; remove it or set mode: pairwise")
-        if self.reference_prompt is not None and self.reference_field is None and self.references is None:
-            raise ValueError("reference_prompt needs reference_field or references (where the reference answers are)")
-        if (self.reference_field is not None or self.references is not None) and self.reference_prompt is None:
-            raise ValueError("reference answers need reference_prompt (a prompt with {ref_answer_1})")
-        return self
-
-
-def parse_spec(params: Mapping[str, Any]) -> JudgeMetricSpec:
-    """The metric's parameters, or one line naming the field that is wrong."""
-    try:
-        return JudgeMetricSpec.model_validate(dict(params))
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        where = ".".join(str(p) for p in err["loc"]) or "(parameters)"
-        message = str(err["msg"]).removeprefix("Value error, ")
-        if err["type"] == "extra_forbidden":
-            message = f"unknown parameter; known: {', '.join(JudgeMetricSpec.model_fields)}"
-        raise TaskConfigError(f"metric 'judge': {where}: {message}") from None
-
+from hyoka.metrics.base import SampleScore, ScoreInput
+from hyoka.metrics.judge import LABELS, JudgeMetricSpec, Mode
 
 # --- the files a spec names, read once before any model call --------------------------------
 
@@ -295,3 +239,28 @@ def judge_docs(
     items, refs, unjudged = build_items(spec, res, docs, task=task)
     judgments = judge.judge(items, description=f"{task} judge", show_progress=show_progress) if items else []
     return score_docs(spec, docs, judgments, refs, unjudged)
+
+
+class TaskJudge:
+    """The run's judge as the `judge` metric sees it (metrics.judge.DocumentJudge): each
+    spec's files read once, every document of a batch judged in one go."""
+
+    def __init__(self, judge: Judge, *, show_progress: bool = True) -> None:
+        self.judge = judge
+        self.show_progress = show_progress
+        self._resources: dict[str, JudgeResources] = {}
+
+    def resources(self, spec: JudgeMetricSpec, *, task: str) -> JudgeResources:
+        key = spec.model_dump_json()
+        if key not in self._resources:
+            self._resources[key] = load_resources(spec, task=task)
+        return self._resources[key]
+
+    def check(self, spec: JudgeMetricSpec, *, task: str) -> None:
+        self.resources(spec, task=task)
+
+    def score(self, spec: JudgeMetricSpec, items: Sequence[ScoreInput]) -> list[SampleScore]:
+        task = items[0].task if items else "judge"
+        docs = [JudgedDoc(f"{i.task}/{i.doc_id}", i.doc, list(i.outputs)) for i in items]
+        scores = judge_docs(self.judge, spec, self.resources(spec, task=task), docs, task=task, show_progress=self.show_progress)
+        return [SampleScore(s.values, {**s.details, "failure": s.failure, "failures": s.failures}) for s in scores]

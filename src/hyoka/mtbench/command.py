@@ -52,22 +52,18 @@ def _csv(text: str | None) -> list[str]:
 
 
 def _gen(items: Sequence[str]) -> dict[str, Any]:
-    """`--gen` items → values; a key MT-Bench does not use is an error, never dropped."""
-    from hyoka.cli import _parse_gen
+    """`--gen` items → checked values; a key MT-Bench does not use is an error, never dropped."""
+    from hyoka.models.args import parse_gen, parse_kv
 
-    for item in items:
-        key = item.partition("=")[0].strip()
-        if key == "n":
-            raise HyokaError(f"--gen {item}: hyoka mtbench takes --num-samples N for several answers per question")
-        if key not in GEN_KEYS:
-            raise HyokaError(f"--gen {item}: hyoka mtbench uses {', '.join(GEN_KEYS)}")
-    return _parse_gen(items)
+    if "n" in parse_kv(list(items), flag="--gen"):
+        raise HyokaError("--gen n: hyoka mtbench takes --num-samples N for several answers per question")
+    return parse_gen(items, allowed=GEN_KEYS)
 
 
 def _answer_settings(args: argparse.Namespace, model_spec: Any) -> tuple[dict[str, Any], str | None, Any, dict[str, Any] | None]:
     """Generation settings, system prompt and model spec after `--settings FILE` (the command
     line wins over the file), and the summary of where each value came from."""
-    from hyoka.models.registry import ModelSpec
+    from hyoka.models.registry import ModelSpec, check_model_args
     from hyoka.models.settings import load_settings, resolve_settings
 
     gen = _gen(args.gen)
@@ -81,6 +77,7 @@ def _answer_settings(args: argparse.Namespace, model_spec: Any) -> tuple[dict[st
     resolved = resolve_settings(
         settings, backend=model_spec.backend, cli_gen=gen, cli_system_prompt=args.system_prompt, cli_model_args=model_spec.args
     )
+    check_model_args(model_spec.backend, resolved.model_args, source="--model-args (with --settings)")
     return resolved.gen_overrides, resolved.system_prompt, ModelSpec(model_spec.backend, model_spec.name, resolved.model_args), resolved.summary()
 
 
@@ -132,6 +129,7 @@ def _options(args: argparse.Namespace, model_spec: Any, judge_display: str) -> A
 def run(args: argparse.Namespace) -> int:
     from hyoka.data.files import cache_dir
     from hyoka.engine.cache import NullCache, RequestCache
+    from hyoka.engine.preflight import check_output_dir
     from hyoka.judge.judge import Judge
     from hyoka.judge.spec import close_all, load_judge_backend, parse_judge_spec
     from hyoka.models.registry import load_backend, parse_model_spec
@@ -148,15 +146,12 @@ def run(args: argparse.Namespace) -> int:
     model_spec = parse_model_spec(args.model, args.model_args) if args.model else None
     options, model_spec = _options(args, model_spec, judge_spec.display)
     prepared = prepare(options)  # bad options, answers or prompt files fail before any model loads
-    from hyoka.models.servers import set_log_dir
-
-    options.output.mkdir(parents=True, exist_ok=True)
-    set_log_dir(options.output)  # managed inference servers log into the run directory
+    check_output_dir(options.output)
     cache = NullCache() if args.no_cache else RequestCache(cache_dir() / "requests.sqlite")
     model = judge_backend = None
     try:
-        model = load_backend(model_spec) if model_spec else None
-        judge_backend = load_judge_backend(judge_spec, model_spec, model)
+        model = load_backend(model_spec, log_dir=options.output) if model_spec else None  # servers log into the run folder
+        judge_backend = load_judge_backend(judge_spec, model_spec, model, log_dir=options.output)
         judge = Judge(judge_backend, cache, judge_spec.config)
         outcome = run_mtbench(model, judge, cache, options, prepared=prepared)
     finally:

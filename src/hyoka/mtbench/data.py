@@ -12,11 +12,10 @@ from typing import Any, Mapping, Sequence
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
-from hyoka.data.files import resolve_file, sha256_file
+from hyoka.data.files import DataFile, resolve_file, sha256_file
 from hyoka.data.readers import read_jsonl_objects
 from hyoka.errors import HyokaError
 from hyoka.judge.answer_files import AnswerSet, load_answer_file
-from hyoka.tasks.config import DataFile
 
 #: categories judged against a reference answer (FastChat's NEED_REF_CATS)
 NEED_REF_CATS = ("math", "reasoning", "coding")

@@ -18,7 +18,7 @@ from typing import Literal, Mapping
 from hyoka.errors import HyokaError
 from hyoka.judge.prompts import JudgePrompt, load_prompt_file
 from hyoka.mtbench.data import MANIFEST
-from hyoka.tasks.config import DataFile
+from hyoka.data.files import DataFile
 
 Mode = Literal["single", "pairwise"]
 
