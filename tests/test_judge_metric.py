@@ -55,7 +55,10 @@ def test_pairwise_win_in_both_orders(data: Path, tmp_path: Path) -> None:
     judged = rows[0]["details"]["judge"]["samples"][0]
     games = [j["key"].rsplit("/", 1)[-1] for j in judged["judgments"]]
     assert games == ["g1", "g2"] and judged["judgments"][0]["reply"] == "[[A]]" and judged["judgments"][1]["reply"] == "[[B]]"
-    assert "text-davinci" not in judged["judgments"][0]["sent"] and ANSWER in judged["judgments"][0]["sent"]
+    assert ANSWER in judged["judgments"][0]["sent"]
+    judge = json.loads((tmp_path / "out" / "summary.json").read_text())["judge"]
+    assert judge["spec"] == "mock:" and judge["backend"] == "mock" and judge["config"]["retries"] == 2
+    assert judge["execution"]["model_calls"] == 6  # 3 documents, both orders
 
 
 def test_position_bias_is_a_tie_and_garbage_is_counted_not_scored(data: Path, tmp_path: Path) -> None:

@@ -10,7 +10,7 @@ arguments), the one loaded backend serves both.
 from __future__ import annotations
 
 import argparse
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -92,21 +92,10 @@ def check_judge_use(judge: JudgeSpec | None, configs: Sequence[Any]) -> None:
                 load_resources(parse_spec(params), task=config.name)
 
 
-def judge_summary(judge: JudgeSpec, runner: Judge) -> dict[str, Any]:
-    """What summary.json records about the judge: who, with which settings, at what cost."""
-    return {
-        "spec": judge.display,
-        **runner.backend.identity.as_dict(),
-        "config": asdict(runner.config),
-        "chat_template": not runner.plain_fallback,
-        "execution": asdict(runner.stats),
-    }
-
-
 def scoring_context(judge: JudgeSpec | None, backend: Backend | None, cache: RequestCache, *, show_progress: bool) -> ScoringContext:
     """The run's ScoringContext, with the judge (when given) for the `judge` metric."""
     task_judge = None
     if judge is not None and backend is not None:
-        task_judge = TaskJudge(Judge(backend, cache, judge.config), show_progress=show_progress)
+        task_judge = TaskJudge(Judge(backend, cache, judge.config), spec=judge.display, show_progress=show_progress)
     cache_dir = None if cache.path == Path("/dev/null") else cache.path.parent
     return ScoringContext(cache_dir=cache_dir, judge=task_judge)

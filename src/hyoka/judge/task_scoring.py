@@ -21,7 +21,7 @@ score and left out of it, never scored as wrong: `answer_error` (generation fail
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any, Mapping, Sequence
 
 from hyoka.data.files import ResolvedFile, resolve_file
@@ -245,10 +245,22 @@ class TaskJudge:
     """The run's judge as the `judge` metric sees it (metrics.judge.DocumentJudge): each
     spec's files read once, every document of a batch judged in one go."""
 
-    def __init__(self, judge: Judge, *, show_progress: bool = True) -> None:
+    def __init__(self, judge: Judge, *, spec: str = "", show_progress: bool = True) -> None:
         self.judge = judge
+        #: the judge as given on the command line (BACKEND:NAME)
+        self.spec = spec
         self.show_progress = show_progress
         self._resources: dict[str, JudgeResources] = {}
+
+    def summary(self) -> dict[str, Any]:
+        j = self.judge
+        return {
+            "spec": self.spec,
+            **j.backend.identity.as_dict(),
+            "config": asdict(j.config),
+            "chat_template": not j.plain_fallback,
+            "execution": asdict(j.stats),
+        }
 
     def resources(self, spec: JudgeMetricSpec, *, task: str) -> JudgeResources:
         key = spec.model_dump_json()

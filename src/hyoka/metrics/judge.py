@@ -93,6 +93,10 @@ class DocumentJudge(Protocol):
         details["failure"] the reason a document could not be judged."""
         ...
 
+    def summary(self) -> dict[str, Any]:
+        """The judge's identity, settings and request counts, for summary.json."""
+        ...
+
 
 @register_metric("judge")
 class JudgeMetric(Metric):
