@@ -9,6 +9,7 @@ from typing import Any
 from hyoka.mtbench.data import CATEGORIES
 from hyoka.mtbench.items import UNANSWERED
 from hyoka.mtbench.scoring import headline_key
+from hyoka.results.table import format_rows
 
 
 def task_metrics(name: str, detail: dict[str, Any], mode: str) -> dict[str, Any]:
@@ -62,9 +63,7 @@ def results_table(metrics: dict[str, Any]) -> str:
         tail = f"{entry['score_10']:.4f}" if single and entry.get("score_10") is not None else ""
         rows.append([name, *[cell(per_turn.get(t)) for t in turns], cell(entry), tail,
                      str(entry.get("unanswered", 0)), str(entry.get("judge_failed", entry["failed"]))])  # fmt: skip
-    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
-    lines = ["  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths))) for r in rows]
-    lines.insert(1, "  ".join("-" * w for w in widths))
+    lines = [format_rows(rows, left=1, rule=True)]
     calls = detail["judge_calls"]
     lines.append(f"\njudge calls: {calls['judgments']} judgments, {calls['failed']} failed, {calls['retried']} retried "
                  f"(failures: {calls['failures'] or 'none'})")  # fmt: skip
