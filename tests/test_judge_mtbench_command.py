@@ -154,3 +154,12 @@ def test_pinned_files_are_declared_in_the_manifest(tmp_path: Path) -> None:
     broken.write_text(DATA_FILES.read_text(encoding="utf-8").replace("ja: [stability_ja, stability_en]", "ja: [stability_jp]"), encoding="utf-8")
     with pytest.raises(HyokaError, match=r"data_files.yaml: prompt_variants.ja names \['stability_jp'\], not in prompt_files"):
         load_manifest(broken)
+
+
+def test_judge_args_are_checked_by_the_one_argument_loader(tmp_path: Path) -> None:
+    answers = tmp_path / "a.jsonl"
+    answers.write_text('{"question_id": 1, "choices": [{"index": 0, "turns": ["x"]}]}\n', encoding="utf-8")
+    common = ["--answers", str(answers), "--judge", "mock:", "--output", str(tmp_path / "o")]
+    assert "--judge-args retries: must be >= 0 (got '-1')" in _cli_error(*common, "--judge-args", "retries=-1")
+    assert "--judge-args max_tokens: must be an integer (got 'lots')" in _cli_error(*common, "--judge-args", "max_tokens=lots")
+    assert "--judge-args" in _cli_error(*common, "--judge-args", "no_such_setting=1")  # neither the judge's nor mock:'s
