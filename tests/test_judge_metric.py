@@ -11,9 +11,12 @@ from pathlib import Path
 import pytest
 from conftest import hyoka_cmd, require
 
+from hyoka.cli import main
+
 VICUNA = ("ja_vicuna_qa/jp_bench/question.jsonl", "ja_vicuna_qa/jp_bench/judge_prompts.jsonl",
           "ja_vicuna_qa/jp_bench/model_answer/openai--text-davinci-003/results.jsonl")  # fmt: skip
 ANSWER = "私の答えです"
+CapSys = pytest.CaptureFixture[str]
 
 
 @pytest.fixture
@@ -29,15 +32,19 @@ def _script(folder: Path, name: str, *rows: dict[str, object]) -> Path:
     return path
 
 
-def _run(tmp_path: Path, *args: str, judge_script: Path | None = None, expect: int = 0) -> tuple[dict, str]:
+def _run(capsys: CapSys, tmp_path: Path, *args: str, judge_script: Path | None = None,
+         expect: int = 0) -> tuple[dict, str]:  # fmt: skip
+    """`hyoka run mock: ... --limit 3` in this process (the CLI's own main); mock: answers ANSWER."""
     out_dir = tmp_path / "out"
     judge = ["--judge", "mock:", "--judge-args", f"script={judge_script}"] if judge_script else []
-    cmd = hyoka_cmd("run", "mock:", "--model-args", f"reply={ANSWER}", "--limit", "3", "--output", str(out_dir), "--quiet",
-                    *judge, *args)  # fmt: skip
-    done = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
-    assert done.returncode == expect, done.stderr[-3000:]
+    code = main(["run", "mock:", "--model-args", f"reply={ANSWER}", "--limit", "3", "--output", str(out_dir), "--quiet",
+                 *judge, *args])  # fmt: skip
+    out = capsys.readouterr()
+    assert code == expect, out.err[-3000:]
+    if expect == 2:
+        assert "Traceback" not in out.err and len(out.err.strip().splitlines()) == 1, out.err
     metrics = json.loads((out_dir / "metrics.json").read_text()) if expect != 2 else {}
-    return metrics, done.stdout + done.stderr
+    return metrics, out.out + out.err
 
 
 def _model_first(folder: Path, *, a: str = "[[A]]", b: str = "[[B]]") -> Path:
@@ -45,8 +52,8 @@ def _model_first(folder: Path, *, a: str = "[[A]]", b: str = "[[B]]") -> Path:
     return _script(folder, "judge", {"pattern": f"アシスタントAの答えの始まり\\]\\n{ANSWER}", "output": a}, {"output": b})
 
 
-def test_pairwise_win_in_both_orders(data: Path, tmp_path: Path) -> None:
-    metrics, out = _run(tmp_path, "--tasks", "ja_vicuna_qa", judge_script=_model_first(tmp_path))
+def test_pairwise_win_in_both_orders(data: Path, tmp_path: Path, capsys: CapSys) -> None:
+    metrics, out = _run(capsys, tmp_path, "--tasks", "ja_vicuna_qa", judge_script=_model_first(tmp_path))
     m = metrics["tasks"]["ja_vicuna_qa"]["metrics"]
     assert m["win_rate_adjusted"]["value"] == 1.0 and m["win_rate_adjusted"]["n"] == 3
     assert m["win_rate"]["value"] == 1.0 and m["loss_rate"]["value"] == 0.0 and m["tie_rate"]["value"] == 0.0
@@ -61,41 +68,43 @@ def test_pairwise_win_in_both_orders(data: Path, tmp_path: Path) -> None:
     assert judge["execution"]["model_calls"] == 6  # 3 documents, both orders
 
 
-def test_position_bias_is_a_tie_and_garbage_is_counted_not_scored(data: Path, tmp_path: Path) -> None:
+def test_position_bias_is_a_tie_and_garbage_is_counted_not_scored(data: Path, tmp_path: Path, capsys: CapSys) -> None:
     biased = _script(tmp_path, "biased", {"output": "[[A]]"})
-    metrics, _ = _run(tmp_path, "--tasks", "ja_vicuna_qa", judge_script=biased)
+    metrics, _ = _run(capsys, tmp_path, "--tasks", "ja_vicuna_qa", judge_script=biased)
     m = metrics["tasks"]["ja_vicuna_qa"]["metrics"]
     assert m["win_rate_adjusted"]["value"] == 0.5 and m["tie_rate"]["value"] == 1.0
 
     garbage = _script(tmp_path, "garbage", {"output": "うーん、どちらとも言えない"})
-    metrics, _ = _run(tmp_path, "--tasks", "ja_vicuna_qa", "--judge-args", "retries=1", judge_script=garbage)
+    metrics, _ = _run(capsys, tmp_path, "--tasks", "ja_vicuna_qa", "--judge-args", "retries=1", judge_script=garbage)
     m = metrics["tasks"]["ja_vicuna_qa"]["metrics"]["win_rate_adjusted"]
     assert m["n"] == 0 and m["failed"] == 3 and m["failures"] == {"no_verdict": 3}
 
 
-def test_rakuda_last_digit_verdicts(data: Path, tmp_path: Path) -> None:
+def test_rakuda_last_digit_verdicts(data: Path, tmp_path: Path, capsys: CapSys) -> None:
     require((data / "rakuda/rakuda_v2/questions.jsonl").is_file(), "rakuda files missing")
     judge = _script(tmp_path, "judge", {"pattern": f"アシスタント1の回答の開始\\]\\n{ANSWER}", "output": "1の方が良い。\n1"},
                     {"output": "2の方が良い。\n2"})  # fmt: skip
-    metrics, _ = _run(tmp_path, "--tasks", "rakuda", judge_script=judge)
+    metrics, _ = _run(capsys, tmp_path, "--tasks", "rakuda", judge_script=judge)
     assert metrics["tasks"]["rakuda"]["metrics"]["win_rate_adjusted"]["value"] == 1.0
 
 
-def test_judge_failures_and_cache(data: Path, tmp_path: Path) -> None:
+def test_judge_failures_and_cache(data: Path, tmp_path: Path, capsys: CapSys) -> None:
     # the judge's requests fail: counted as backend_error, not cached, exit 1 (rerun to fill in)
     failing = _script(tmp_path, "failing", {"error": "server_error: 500 after 5 tries"})
-    metrics, _ = _run(tmp_path, "--tasks", "ja_vicuna_qa", judge_script=failing, expect=1)
+    metrics, _ = _run(capsys, tmp_path, "--tasks", "ja_vicuna_qa", judge_script=failing, expect=1)
     m = metrics["tasks"]["ja_vicuna_qa"]["metrics"]["win_rate_adjusted"]
     assert m["n"] == 0 and m["failures"] == {"backend_error": 3}
     # a good judge, twice: the second run judges nothing again
     fair = _model_first(tmp_path)
-    _, first = _run(tmp_path, "--tasks", "ja_vicuna_qa", judge_script=fair)
-    _, second = _run(tmp_path, "--tasks", "ja_vicuna_qa", judge_script=fair)
+    _, first = _run(capsys, tmp_path, "--tasks", "ja_vicuna_qa", judge_script=fair)
+    _, second = _run(capsys, tmp_path, "--tasks", "ja_vicuna_qa", judge_script=fair)
     assert "judge: 6 requests, 0 from cache, 6 model calls" in first
     assert "judge: 6 requests, 6 from cache, 0 model calls" in second
 
 
-def test_single_rating_with_reference_from_a_doc_field(tmp_path: Path) -> None:
+def test_single_rating_with_reference_from_a_doc_field(
+    tmp_path: Path, capsys: CapSys, monkeypatch: pytest.MonkeyPatch
+) -> None:
     tasks = tmp_path / "tasks"
     tasks.mkdir()
     (tasks / "qa.jsonl").write_text('{"q": "1+1は？", "ref": "2"}\n{"q": "日本の首都は？", "ref": ""}\n', encoding="utf-8")
@@ -113,23 +122,16 @@ def test_single_rating_with_reference_from_a_doc_field(tmp_path: Path) -> None:
         encoding="utf-8",
     )
     judge = _script(tmp_path, "judge", {"pattern": "Ref: 2", "output": "Rating: [[7]]"}, {"output": "評価：[[3]]"})
-    env_data = f"{tasks}"
-    out = tmp_path / "out"
-    cmd = hyoka_cmd("run", "mock:", "--tasks", "my_judged", "--include-path", str(tasks), "--output", str(out), "--quiet",
-                    "--judge", "mock:", "--judge-args", f"script={judge}")  # fmt: skip
-    import os
-
-    done = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env={**os.environ, "HYOKA_DATA_DIR": env_data})
-    assert done.returncode == 0, done.stderr[-3000:]
-    m = json.loads((out / "metrics.json").read_text())["tasks"]["my_judged"]["metrics"]["judge_score"]
+    monkeypatch.setenv("HYOKA_DATA_DIR", str(tasks))  # the task's files are its own mirror
+    metrics, _ = _run(capsys, tmp_path, "--tasks", "my_judged", "--include-path", str(tasks), judge_script=judge)
+    m = metrics["tasks"]["my_judged"]["metrics"]["judge_score"]
     assert m["value"] == 5.0 and m["n"] == 2  # 7 with the reference, 3 without
 
 
-def test_no_judge_or_an_unused_judge_is_one_line_before_any_model_call(data: Path, tmp_path: Path) -> None:
-    _, err = _run(tmp_path, "--tasks", "ja_vicuna_qa", expect=2)
-    assert "needs a judge model: add --judge BACKEND:NAME" in err and "Traceback" not in err
-    assert len([line for line in err.splitlines() if line.strip()]) == 1
-    _, err = _run(tmp_path, "--tasks", "demo_ja", judge_script=_model_first(tmp_path), expect=2)
+def test_no_judge_or_an_unused_judge_is_one_line_before_any_model_call(data: Path, tmp_path: Path, capsys: CapSys) -> None:
+    _, err = _run(capsys, tmp_path, "--tasks", "ja_vicuna_qa", expect=2)
+    assert "task ja_vicuna_qa uses metric 'judge', which needs a judge model: add --judge BACKEND:NAME" in err
+    _, err = _run(capsys, tmp_path, "--tasks", "demo_ja", judge_script=_model_first(tmp_path), expect=2)
     assert "--judge" in err and "no task of this run" in err
 
 
@@ -155,7 +157,7 @@ def test_gemma_answers_and_judges_ja_vicuna_qa_and_rakuda(data: Path, gemma_gguf
     assert "judge:" in done.stdout
 
 
-def test_a_judge_prompt_missing_from_its_file_stops_the_run_before_any_model(data: Path, tmp_path: Path) -> None:
+def test_a_judge_prompt_missing_from_its_file_stops_the_run_before_any_model(data: Path, tmp_path: Path, capsys: CapSys) -> None:
     tasks = tmp_path / "tasks"
     tasks.mkdir()
     from hyoka.tasks.registry import load_registry
@@ -163,6 +165,6 @@ def test_a_judge_prompt_missing_from_its_file_stops_the_run_before_any_model(dat
     source = load_registry().tasks["ja_vicuna_qa"].path.read_text(encoding="utf-8")
     (tasks / "vicuna_typo.yaml").write_text(source.replace('name: "ja_vicuna_qa{suffix}"', 'name: "vicuna_typo{suffix}"')
                                             .replace("prompt: pair\n", "prompt: pairr\n"), encoding="utf-8")  # fmt: skip
-    _, err = _run(tmp_path, "--tasks", "vicuna_typo", "--include-path", str(tasks), judge_script=_model_first(tmp_path), expect=2)
+    _, err = _run(capsys, tmp_path, "--tasks", "vicuna_typo", "--include-path", str(tasks), judge_script=_model_first(tmp_path),
+                  expect=2)  # fmt: skip
     assert "prompt 'pairr' is not in ja_vicuna_qa/jp_bench/judge_prompts.jsonl (it has pair, pair-math, single, single-math)" in err
-    assert "Traceback" not in err
