@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from conftest import hyoka_cmd, mock_backend, require
 
-from hyoka.cli import build_parser
+from hyoka.cli import build_parser, main
 from hyoka.engine.cache import RequestCache
 from hyoka.judge.judge import Judge
 from hyoka.errors import HyokaError
@@ -32,12 +32,17 @@ def _args(*argv: str) -> object:
     return build_parser().parse_args(["mtbench", *argv])
 
 
-def _cli_error(*argv: str) -> str:
-    """Run the real CLI; it must fail with exit 2 and one line on stderr."""
-    out = subprocess.run(hyoka_cmd("mtbench", *argv), capture_output=True, text=True, timeout=120)
-    assert out.returncode == 2, out.stderr
-    assert "Traceback" not in out.stderr and len(out.stderr.strip().splitlines()) == 1, out.stderr
-    return out.stderr
+def _cli_error(*argv: str, capsys: pytest.CaptureFixture[str] | None = None) -> str:
+    """`hyoka mtbench ARGV` must fail with exit 2 and one line on stderr: as a real subprocess,
+    or (with `capsys`) through the CLI's main in this process, which is faster."""
+    if capsys is None:
+        out = subprocess.run(hyoka_cmd("mtbench", *argv), capture_output=True, text=True, timeout=120)
+        code, err = out.returncode, out.stderr
+    else:
+        code, err = main(["mtbench", *argv]), capsys.readouterr().err
+    assert code == 2, err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+    return err
 
 
 def test_gen_keys_mtbench_does_not_use_are_errors(tmp_path: Path) -> None:
@@ -62,13 +67,13 @@ def test_stop_system_prompt_and_settings_reach_the_options(tmp_path: Path) -> No
     assert _options(args, spec, "x:y")[0].system_prompt == "短く答えて"
 
 
-def test_settings_with_n_or_without_a_model_are_errors(tmp_path: Path) -> None:
+def test_settings_with_n_or_without_a_model_are_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     settings = tmp_path / "s.yaml"
     settings.write_text("generation: {n: 4}\n", encoding="utf-8")
     with pytest.raises(HyokaError, match="generation.n: hyoka mtbench takes --num-samples"):
         _options(_args("llamacpp:/m.gguf", "--judge", "x:y", "--settings", str(settings)), parse_model_spec("llamacpp:/m.gguf"), "x:y")
     answers = tmp_path / "a.jsonl"
-    assert "leave it out" in _cli_error("--answers", str(answers), "--judge", "llamacpp:/j.gguf", "--settings", str(settings))
+    assert "leave it out" in _cli_error("--answers", str(answers), "--judge", "llamacpp:/j.gguf", "--settings", str(settings), capsys=capsys)
 
 
 def test_per_category_takes_the_first_n_of_each(data: Path, tmp_path: Path) -> None:
@@ -96,15 +101,15 @@ def test_custom_question_file(data: Path, tmp_path: Path) -> None:
     assert prepared.question_source.file == str(questions) and len(prepared.question_source.sha256) == 64
 
 
-def test_custom_math_question_without_a_reference_fails_before_any_model(data: Path, tmp_path: Path) -> None:
+def test_custom_math_question_without_a_reference_fails_before_any_model(data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     questions = tmp_path / "math.jsonl"
     questions.write_text('{"question_id": 900, "category": "math", "turns": ["1+1は？"]}\n', encoding="utf-8")
     err = _cli_error("llamacpp:/nonexistent.gguf", "--judge", "llamacpp:/nonexistent.gguf", "--questions", str(questions),
-                     "--output", str(tmp_path / "o"))  # fmt: skip
+                     "--output", str(tmp_path / "o"), capsys=capsys)  # fmt: skip
     assert "no answer for question 900 (math)" in err and "--reference FILE.jsonl" in err
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"question_id": 1, "category": "x", "turns": "not a list"}\n', encoding="utf-8")
-    err = _cli_error("llamacpp:/nonexistent.gguf", "--judge", "llamacpp:/nonexistent.gguf", "--questions", str(bad))
+    err = _cli_error("llamacpp:/nonexistent.gguf", "--judge", "llamacpp:/nonexistent.gguf", "--questions", str(bad), capsys=capsys)
     assert "bad.jsonl line 1: field 'turns' must be a list of strings" in err
 
 
@@ -156,10 +161,10 @@ def test_pinned_files_are_declared_in_the_manifest(tmp_path: Path) -> None:
         load_manifest(broken)
 
 
-def test_judge_args_are_checked_by_the_one_argument_loader(tmp_path: Path) -> None:
+def test_judge_args_are_checked_by_the_one_argument_loader(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     answers = tmp_path / "a.jsonl"
     answers.write_text('{"question_id": 1, "choices": [{"index": 0, "turns": ["x"]}]}\n', encoding="utf-8")
     common = ["--answers", str(answers), "--judge", "mock:", "--output", str(tmp_path / "o")]
-    assert "--judge-args retries: must be >= 0 (got '-1')" in _cli_error(*common, "--judge-args", "retries=-1")
-    assert "--judge-args max_tokens: must be an integer (got 'lots')" in _cli_error(*common, "--judge-args", "max_tokens=lots")
-    assert "--judge-args" in _cli_error(*common, "--judge-args", "no_such_setting=1")  # neither the judge's nor mock:'s
+    assert "--judge-args retries: must be >= 0 (got '-1')" in _cli_error(*common, "--judge-args", "retries=-1", capsys=capsys)
+    assert "--judge-args max_tokens: must be an integer (got 'lots')" in _cli_error(*common, "--judge-args", "max_tokens=lots", capsys=capsys)
+    assert "--judge-args" in _cli_error(*common, "--judge-args", "no_such_setting=1", capsys=capsys)  # neither the judge's nor mock:'s
