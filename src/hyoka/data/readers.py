@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import gzip
 import json
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,7 @@ def read_docs(path: Path, dataset: DatasetConfig, *, split: str, task: str) -> l
             docs = _read_builtin_format(path, dataset)
     except DatasetError:
         raise
-    except (ValueError, KeyError, IndexError, csv.Error, UnicodeDecodeError) as exc:
+    except (ValueError, KeyError, IndexError, csv.Error, UnicodeDecodeError, gzip.BadGzipFile, EOFError) as exc:
         raise DatasetError(f"task '{task}': cannot read {path} as {dataset.format}: {type(exc).__name__}: {exc}") from None
     if not isinstance(docs, list) or not all(isinstance(d, dict) for d in docs):
         raise DatasetError(f"task '{task}': reader for {path} must return a list of dicts")
@@ -30,13 +31,21 @@ def read_docs(path: Path, dataset: DatasetConfig, *, split: str, task: str) -> l
     return docs
 
 
+def _open_text(path: Path) -> Any:
+    """A text file, gunzipped on the fly when it ends in .gz (HumanEval ships as .jsonl.gz)."""
+    if path.suffix == ".gz":
+        return gzip.open(path, "rt", encoding="utf-8-sig")
+    return path.open(encoding="utf-8-sig")
+
+
 def _read_builtin_format(path: Path, dataset: DatasetConfig) -> list[Doc]:
     fmt = dataset.format
     if fmt == "jsonl":
-        with path.open(encoding="utf-8-sig") as f:
+        with _open_text(path) as f:
             return [json.loads(line) for line in f if line.strip()]
     if fmt in ("json", "json_records"):
-        data = json.loads(path.read_text(encoding="utf-8-sig"))
+        with _open_text(path) as f:
+            data = json.loads(f.read())
         if isinstance(data, dict) and fmt == "json_records":
             raise ValueError("expected a JSON array of records")
         return data if isinstance(data, list) else [data]

@@ -30,6 +30,11 @@ class Interpreter:
     executable: str
     prefix: str  # bound read-only when it is outside /usr
 
+    def argv(self) -> list[str]:
+        # -I: no environment variables, no user site, no script folder on sys.path;
+        # -S: no site-packages either (the standard library only, and half the start-up time)
+        return [self.executable, "-I", "-S"]
+
 
 def host_interpreter() -> Interpreter:
     """The interpreter hyoka runs on, without its virtualenv (the sandbox sees stdlib only)."""
@@ -82,7 +87,7 @@ def command(interpreter: Interpreter, *, tmp_mb: int, harness: str, config_json:
         args += ["--cap-drop", "ALL", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
     else:
         args += ["--unshare-user", "--disable-userns"]
-    args += ["--", interpreter.executable, "-I", "-c", harness, config_json]
+    args += ["--", *interpreter.argv(), "-c", harness, config_json]
     return args
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import resource
 import secrets
 import selectors
 import signal
@@ -81,15 +80,11 @@ def _spawn(settings: SandboxSettings, slot: int, unsafe: bool, fds: tuple[int, i
     cfg = json.dumps(_harness_config(settings, slot, status_w))
     interp = bwrap.host_interpreter()
     if unsafe:  # --unsafe-exec: the same harness and rlimits, on the host, no namespaces
-        argv = [interp.executable, "-I", "-c", harness_source(), cfg]
+        argv = [*interp.argv(), "-c", harness_source(), cfg]
         cwd, env = workdir, {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "TMPDIR": workdir or "/tmp"}
     else:
         argv = bwrap.command(interp, tmp_mb=settings.tmp_mb, harness=harness_source(), config_json=cfg, info_fd=info_w)
         cwd, env = "/", {}
-
-    def child_setup() -> None:
-        # the other limits are set by the harness (bwrap itself needs a few processes)
-        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
     return subprocess.Popen(
         argv,
@@ -99,7 +94,6 @@ def _spawn(settings: SandboxSettings, slot: int, unsafe: bool, fds: tuple[int, i
         cwd=cwd,
         env=env,
         pass_fds=fds,
-        preexec_fn=child_setup,
         start_new_session=True,  # its own process group: the unsafe mode kills it as a group
     )
 
