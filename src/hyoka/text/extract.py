@@ -440,7 +440,7 @@ def fenced_blocks(text: str) -> list[tuple[str, str]]:
 
 @register_extractor("code_block")
 def code_block(language: str = "python", match: Match = "first", fallback: Literal["empty", "text"] = "empty") -> Extractor:
-    """The code of a fenced block (```python … ```), dedented nowhere, with a trailing newline.
+    """The code of a fenced block (```python … ```), as written, ending in a newline.
 
     Blocks tagged `language` (``python``/``py`` for python) win over untagged ones, which
     win over others. `match` picks the first or last of the best kind. An unterminated
