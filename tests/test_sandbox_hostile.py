@@ -155,7 +155,7 @@ def batch(tmp_path_factory: pytest.TempPathFactory):
     (host / "sub").mkdir()
     (host / "sub" / "data.bin").write_bytes(os.urandom(1000))
     cache = RequestCache(host / "cache" / "requests.sqlite")
-    cache.put_many([("k", "generate", {"m": 1}, {"prompt": "p"}, {"text": SECRET})])
+    cache.put_records("code_exec", [("k", {"m": 1}, {"prompt": "p"}, {"text": SECRET})])
     cache.close()
     listener = _Listener()
     canary = subprocess.Popen(["sleep", "60"])

@@ -13,9 +13,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
-from hyoka.engine.cache import RequestCache, request_key
+from hyoka.core.types import sha256_text, stable_json
+from hyoka.engine.cache import RequestCache
 from hyoka.errors import HyokaError
-from hyoka.models.base import sha256_text
 from hyoka.sandbox import bwrap
 from hyoka.sandbox.process import harness_source, run_program
 from hyoka.sandbox.settings import ExecResult, SandboxSettings
@@ -57,14 +57,14 @@ class SandboxPool:
         return {"sandbox": mode, "settings": self.settings.identity(), "harness": sha256_text(harness_source())[:16]}
 
     def _key(self, program: str) -> str:
-        return request_key(self.identity(), CACHE_KIND, {"program": sha256_text(program)})
+        return sha256_text(stable_json({"kind": CACHE_KIND, "sandbox": self.identity(), "program": sha256_text(program)}))
 
     def run(self, programs: Sequence[str], progress: Callable[[int], None] | None = None) -> list[ExecResult]:
         """Results in the order of `programs`; cached ones are not run again."""
         if not self.unsafe:
             require_sandbox(unsafe_exec=False)
         keys = [self._key(p) for p in programs]
-        found = self.cache.get_many(set(keys)) if self.cache else {}
+        found = self.cache.get_records(CACHE_KIND, set(keys)) if self.cache else {}
         results: list[ExecResult | None] = [None] * len(programs)
         todo: dict[str, list[int]] = {}
         for i, key in enumerate(keys):
@@ -80,7 +80,8 @@ class SandboxPool:
                 for i in todo[key]:
                     results[i] = result
                 if self.cache is not None and result.outcome != "sandbox_error":
-                    self.cache.put_many([(key, CACHE_KIND, self.identity(), {"program": sha256_text(programs[todo[key][0]])}, result.as_dict())])
+                    request = {"program": sha256_text(programs[todo[key][0]])}
+                    self.cache.put_records(CACHE_KIND, [(key, self.identity(), request, result.as_dict())])
                 if progress:
                     progress(len(todo[key]))
         return [r for r in results if r is not None]
