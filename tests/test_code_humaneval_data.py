@@ -41,7 +41,7 @@ def _docs(task: str) -> list[dict]:
 @pytest.fixture(scope="module")
 def pool() -> SandboxPool:
     require(unavailable_reason() is None, f"bubblewrap cannot run here: {unavailable_reason()}")
-    return SandboxPool(SandboxSettings(timeout_s=20, cpu_s=10), workers=4)
+    return SandboxPool(SandboxSettings(timeout_s=20, cpu_s=10))  # default: 4 sandboxes per core
 
 
 @pytest.mark.parametrize("task", ["humaneval", "jhumaneval"])

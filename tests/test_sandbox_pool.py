@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
@@ -72,3 +73,32 @@ def test_without_bwrap_hyoka_refuses_unless_unsafe(tmp_path: Path, monkeypatch) 
 def test_settings_are_checked() -> None:
     with pytest.raises(ValueError, match="timeout_s"):
         SandboxSettings(timeout_s=0)
+
+
+NOBODY_SCRIPT = """
+import json
+from hyoka.sandbox import SandboxPool, SandboxSettings
+programs = ["import os\\nprint(os.getuid())", "import os\\nwhile True:\\n    os.fork()", "open('/usr/x', 'w')",
+            "import socket\\nsocket.create_connection(('1.1.1.1', 80), timeout=1)", "assert 1 == 2"]
+results = SandboxPool(SandboxSettings(timeout_s=5, cpu_s=3, max_procs=16), workers=4).run(programs)
+print(json.dumps([[r.outcome, r.message] for r in results]))
+"""
+
+
+def test_unprivileged_users_get_the_user_namespace_sandbox(need_bwrap) -> None:
+    """hyoka run by an ordinary user: bwrap without privileges, in a user namespace."""
+    import os
+    import shutil
+    import subprocess
+
+    if os.geteuid() != 0 or not shutil.which("setpriv") or not Path("/usr/bin/python3").exists():
+        pytest.skip("needs root (to become nobody), setpriv and /usr/bin/python3")
+    src = Path(__file__).resolve().parent.parent / "src"
+    done = subprocess.run(
+        ["setpriv", "--reuid", "65534", "--regid", "65534", "--clear-groups", "/usr/bin/python3", "-c", NOBODY_SCRIPT],
+        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(src)}, cwd="/", capture_output=True, text=True, timeout=60,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    outcomes = json.loads(done.stdout)
+    assert [o for o, _ in outcomes] == ["passed", "error", "error", "error", "failed"]
+    assert "BlockingIOError" in outcomes[1][1] and "Read-only" in outcomes[2][1] and "unreachable" in outcomes[3][1]

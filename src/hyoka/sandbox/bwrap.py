@@ -60,7 +60,7 @@ def _system_binds() -> list[str]:
     return args
 
 
-def command(interpreter: Interpreter, *, tmp_mb: int, harness: str, config_json: str, info_fd: int | None = None) -> list[str]:
+def command(interpreter: Interpreter, *, tmp_mb: int, harness: str, config: str, info_fd: int | None = None) -> list[str]:
     """argv for one sandboxed harness; bwrap writes the namespace init's pid to `info_fd`."""
     bwrap = shutil.which("bwrap") or "bwrap"
     args = [bwrap, *_system_binds()]
@@ -87,7 +87,7 @@ def command(interpreter: Interpreter, *, tmp_mb: int, harness: str, config_json:
         args += ["--cap-drop", "ALL", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
     else:
         args += ["--unshare-user", "--disable-userns"]
-    args += ["--", *interpreter.argv(), "-c", harness, config_json]
+    args += ["--", *interpreter.argv(), "-c", harness, config]
     return args
 
 
@@ -102,7 +102,7 @@ def unavailable_reason() -> str | None:
     if shutil.which("bwrap") is None:
         return "bubblewrap (bwrap) is not installed (Debian/Ubuntu: apt-get install bubblewrap)"
     interp = host_interpreter()
-    probe = command(interp, tmp_mb=1, harness="print('ok')", config_json="{}")
+    probe = command(interp, tmp_mb=1, harness="print('ok')", config="")
     try:
         done = subprocess.run(probe, capture_output=True, text=True, timeout=30, env={}, stdin=subprocess.DEVNULL)
     except (OSError, subprocess.TimeoutExpired) as exc:

@@ -1,19 +1,20 @@
 # hyoka-sandbox-harness
-"""Runs INSIDE the sandbox (`python -I -c <this file> <config json>`); imports nothing from hyoka.
+"""Runs INSIDE the sandbox (`python -I -S -c <this file> key=value,...`); imports nothing from hyoka.
 
 It reads "<nonce>\\n<program>" from stdin, drops privileges when it starts as root, sets
-the rlimits, executes the program in this process and reports on the status fd as JSON
-lines: {"event": "start"} once set up, then {"event": "end", "outcome": ..., "nonce": ...}.
-The parent trusts only an end report carrying the nonce, so a program that exits early
-(os._exit(0), sys.exit) is never counted as passed.
+the rlimits, executes the program in this process and reports on the status fd, one Python
+dict literal per line: {'event': 'start'} once set up, then {'event': 'end', 'outcome': ...,
+'nonce': ...}. The parent trusts only an end report carrying the nonce from the harness's own
+pid, so a program that exits early (os._exit(0), sys.exit) or a forked child is never
+counted as passed.
+
+Start-up time is most of a short program's cost, so the harness imports only os, sys and
+resource up front (no json, re or traceback unless the program fails).
 """
 
-import json
-import linecache
 import os
 import resource
 import sys
-import traceback
 
 PROGRAM = "program.py"
 
@@ -21,7 +22,7 @@ PROGRAM = "program.py"
 def _write(fd, event):
     event["pid"] = os.getpid()  # a forked child of the program reports with another pid: ignored
     try:
-        os.write(fd, (json.dumps(event) + "\n").encode())
+        os.write(fd, (repr(event) + "\n").encode("utf-8", "backslashreplace"))
     except OSError:
         pass
 
@@ -56,8 +57,12 @@ def _limits(cfg):
         resource.setrlimit(getattr(resource, name), (soft, hard))
 
 
-def _where(exc):
+def _where(exc, source):
     """(line number, source line) of the innermost frame in the program."""
+    import linecache
+    import traceback
+
+    linecache.cache[PROGRAM] = (len(source), None, source.splitlines(True), PROGRAM)
     frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == PROGRAM]
     if isinstance(exc, SyntaxError) and exc.filename == PROGRAM:
         return exc.lineno, (exc.text or "").strip()
@@ -72,8 +77,17 @@ def _describe(exc):
     return f"{name}: {text[0][:300]}" if text else name
 
 
+def _config(text):
+    cfg = {}
+    for item in text.split(","):
+        if item:
+            key, _, value = item.partition("=")
+            cfg[key] = int(value)
+    return cfg
+
+
 def main():
-    cfg = json.loads(sys.argv[1])
+    cfg = _config(sys.argv[1])
     fd = cfg["status_fd"]
     data = sys.stdin.buffer.read()
     nonce, _, source = data.partition(b"\n")
@@ -89,17 +103,26 @@ def main():
         _write(fd, {"event": "setup_failed", "message": _describe(exc)})
         os._exit(3)
     _write(fd, {"event": "start"})
-    linecache.cache[PROGRAM] = (len(source), None, source.splitlines(True), PROGRAM)
     namespace = {"__name__": "__main__", "__builtins__": __builtins__}
     del data, cfg
     try:
         exec(compile(source, PROGRAM, "exec"), namespace)
     except BaseException as exc:  # noqa: BLE001 - every way out of the program is an outcome
-        lineno, line = _where(exc)
+        namespace.clear()  # give back what the program held (a memory bomb) before reporting
         outcome = "failed" if isinstance(exc, AssertionError) else "error"
-        _write(fd, {"event": "end", "outcome": outcome, "message": _describe(exc), "line": line,
+        try:
+            message = _describe(exc)
+        except BaseException:  # noqa: BLE001 - an exception whose str() fails
+            message = type(exc).__name__
+        try:
+            lineno, line = _where(exc, source)
+        except BaseException:  # noqa: BLE001 - the report matters more than the line
+            lineno, line = None, ""
+        _write(fd, {"event": "end", "outcome": outcome, "message": message, "line": line,
                     "line_number": lineno, "nonce": nonce})
         try:
+            import traceback
+
             traceback.print_exc()
             sys.stdout.flush()
             sys.stderr.flush()
