@@ -19,8 +19,21 @@ from typing import Any, Literal, Mapping, Sequence
 import numpy as np
 
 from hyoka.errors import DatasetError, TaskConfigError
-from hyoka.metrics.base import Metric, register_metric
-from hyoka.sandbox import ExecResult, SandboxPool, SandboxSettings
+from hyoka.engine.cache import RequestCache
+from hyoka.metrics.base import (
+    Metric,
+    MetricValue,
+    SampleScore,
+    ScoreInput,
+    ScoringContext,
+    mean_and_stderr,
+    register_metric,
+)
+from hyoka.sandbox import ExecResult, SandboxPool, SandboxSettings, require_sandbox, unavailable_reason
+from hyoka.sandbox.pool import default_workers
+
+#: the request cache's file in the run's cache folder (program results are rows of kind code_exec)
+CACHE_FILE = "requests.sqlite"
 
 Style = Literal["completion", "chat"]
 
@@ -67,6 +80,20 @@ def completion_program(problem: CodeProblem, completion: str) -> str:
     return _with_tests(problem.prompt + completion, problem)
 
 
+def restore_indent(prompt: str, completion: str) -> str:
+    """Give a completion back the indentation its first line lost.
+
+    Outputs reach metrics stripped (hyoka's results hold the answer text without
+    surrounding whitespace), which takes the first line's indentation away from
+    "    return x" — a syntax error after the prompt. When the prompt ends a line inside an
+    indented block (a docstring's closing quotes), the first line gets that indentation back.
+    """
+    if not completion or completion[0] in " \t\n" or not prompt.endswith("\n"):
+        return completion
+    last = next((line for line in reversed(prompt.splitlines()) if line.strip()), "")
+    return last[: len(last) - len(last.lstrip())] + completion
+
+
 def _defines(code: str, name: str) -> bool:
     return re.search(rf"^[ \t]*(?:async[ \t]+)?def[ \t]+{re.escape(name)}[ \t]*\(", code, re.MULTILINE) is not None
 
@@ -88,7 +115,9 @@ def chat_program(problem: CodeProblem, code: str) -> str:
 
 
 def build_program(problem: CodeProblem, prediction: str, style: Style) -> str:
-    return completion_program(problem, prediction) if style == "completion" else chat_program(problem, prediction)
+    if style == "completion":
+        return completion_program(problem, restore_indent(problem.prompt, prediction))
+    return chat_program(problem, prediction)
 
 
 # -- pass@k -------------------------------------------------------------------------------------
@@ -167,8 +196,9 @@ class CodeExecMetric(Metric):
     """pass@k of programs run in the sandbox; scores whole documents (see `score_programs`).
 
     Task parameters: `style` (completion | chat), `k` (int or list, default [1]), the
-    document fields (`prompt_field`, `test_field`, `entry_point_field`) and any
-    SandboxSettings field (`timeout_s`, `cpu_s`, `memory_mb`, ...).
+    document fields (`prompt_field`, `test_field`, `entry_point_field`), `workers` and any
+    SandboxSettings field (`timeout_s`, `cpu_s`, `memory_mb`, ...). Results are labelled
+    pass@k; each document's details list every sample's outcome.
     """
 
     name = "code_exec"
@@ -180,6 +210,7 @@ class CodeExecMetric(Metric):
         prompt_field: str = "prompt",
         test_field: str = "test",
         entry_point_field: str = "entry_point",
+        workers: int | None = None,
         **sandbox: Any,
     ) -> None:
         if style not in ("completion", "chat"):
@@ -187,10 +218,61 @@ class CodeExecMetric(Metric):
         ks = [k] if isinstance(k, int) else list(k)
         if not ks or not all(isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in ks):
             raise TaskConfigError(f"metric 'code_exec': k must be a positive integer or a list of them, got {k!r}")
+        if workers is not None and (not isinstance(workers, int) or isinstance(workers, bool) or workers < 1):
+            raise TaskConfigError(f"metric 'code_exec': workers must be a positive integer, got {workers!r}")
         self.style: Style = style
         self.ks = sorted(set(ks))
         self.fields = ProblemFields(prompt_field, test_field, entry_point_field)
         self.settings = sandbox_settings(sandbox)
+        #: concurrent sandboxes (default: the run's worker count or the pool's default, the larger)
+        self.workers = workers
+        #: the ks reported: all of them until a batch is scored, then those with k <= n, so a
+        #: greedy run (n = 1) reports pass@1 and `--gen n=10` adds pass@10
+        self._reported = list(self.ks)
 
-    def sample(self, prediction: str, references: Sequence[str]) -> float:
-        raise TaskConfigError("metric 'code_exec' scores whole documents (tests, entry point), not a prediction alone")
+    def _label(self, k: int) -> str:
+        prefix = f"{self.label}_" if self.label and self.label != self.name else ""
+        return f"{prefix}pass@{k}"
+
+    def labels(self) -> list[str]:
+        return [self._label(k) for k in self._reported]
+
+    def check(self, context: ScoringContext) -> None:
+        """Before any model call: refuse when code cannot run isolated and --unsafe-exec is off."""
+        require_sandbox(unsafe_exec=context.unsafe_exec)
+
+    def score_batch(self, items: Sequence[ScoreInput], context: ScoringContext) -> list[SampleScore]:
+        require_sandbox(unsafe_exec=context.unsafe_exec)
+        problems = [self.fields.problem(item.doc, where=f"task '{item.task}', document {item.doc_id}") for item in items]
+        n = min((len(item.predictions) for item in items), default=1)
+        self._reported = [k for k in self.ks if k <= n] or [1]
+        cache = RequestCache(context.cache_dir / CACHE_FILE) if context.cache_dir is not None else None
+        pool = SandboxPool(
+            self.settings,
+            workers=self.workers or max(context.workers, default_workers()),
+            cache=cache,
+            # --unsafe-exec only matters where bubblewrap cannot run: with it, code is always sandboxed
+            unsafe=context.unsafe_exec and unavailable_reason() is not None,
+        )
+        try:
+            scores = score_programs(
+                problems, [item.predictions for item in items], style=self.style, ks=self._reported, pool=pool
+            )
+        finally:
+            if cache is not None:
+                cache.close()
+        return [self._sample_score(s) for s in scores]
+
+    def _sample_score(self, score: CodeScore) -> SampleScore:
+        values = {self._label(k): score.values[f"pass@{k}"] for k in self._reported}
+        # each output on its own is pass@1 of that output: the spread between repeats
+        per_output = [{self._label(1): float(s["outcome"] == "passed")} for s in score.details["samples"]]
+        return SampleScore(values, score.details, per_output)
+
+    def aggregate(self, items: Sequence[ScoreInput], scores: Sequence[SampleScore]) -> dict[str, MetricValue]:
+        """Each pass@k: the mean over documents (only the labels the scores carry)."""
+        return {
+            label: mean_and_stderr([s.values[label] for s in scores if label in s.values])
+            for label in self.labels()
+            if any(label in s.values for s in scores) or not scores
+        }
