@@ -64,6 +64,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         show_progress=not args.quiet,
         model_spec=spec.display,
         settings=resolved.summary(),
+        unsafe_exec=args.unsafe_exec,
     )
     # every task, its prompts and the output folder are checked before the model loads
     preflight_run(
@@ -199,6 +200,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--settings", metavar="FILE", help="model settings YAML (system message, generation, max_n, reasoning)")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
     add_judge_arguments(run, required=False)  # --judge, --judge-args: judged tasks (docs/judge.md)
+    run.add_argument("--unsafe-exec", action="store_true", help="run model-written code without bubblewrap where it cannot run (docs/sandbox.md); recorded in the summary")
     run.set_defaults(func=cmd_run)
 
     tasks = sub.add_parser("tasks", help="list tasks and groups")

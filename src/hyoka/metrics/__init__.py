@@ -13,6 +13,7 @@ from hyoka.metrics.base import (
 )
 from hyoka.metrics import accuracy as _accuracy  # noqa: F401  (registration)
 from hyoka.metrics import char_f1 as _char_f1  # noqa: F401  (registration)
+from hyoka.metrics import code_exec as _code_exec  # noqa: F401  (registration)
 from hyoka.metrics import correlation as _correlation  # noqa: F401  (registration)
 from hyoka.metrics import exact_match as _exact_match  # noqa: F401  (registration)
 from hyoka.metrics import llmjp_char_f1 as _llmjp_char_f1  # noqa: F401  (registration)
