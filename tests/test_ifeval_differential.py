@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import random
 import sys
+import types
 from pathlib import Path
 from typing import Any
 
@@ -62,9 +63,17 @@ def nltk_punkt_tab(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def lmeval_ifeval(nltk_punkt_tab: Path) -> Any:
     try:
-        from lm_eval.tasks.ifeval import utils
+        import lm_eval
     except ImportError:
         require(False, "lm-eval is not installed (pip install 'hyoka[test]')")
+    # lm_eval/tasks/__init__.py builds the whole task index (about 12 s); the IFEval code
+    # only needs its own folder, so the package is entered without running that file
+    if "lm_eval.tasks" not in sys.modules:
+        package = types.ModuleType("lm_eval.tasks")
+        package.__path__ = [str(Path(lm_eval.__file__).parent / "tasks")]
+        sys.modules["lm_eval.tasks"] = package
+    from lm_eval.tasks.ifeval import utils
+
     return utils
 
 
