@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import json
+import string
 from pathlib import Path
 
 from hyoka.errors import DatasetError
@@ -21,6 +22,15 @@ LAYOUT = {
 }
 
 
+#: lm-eval's exact_match with ignore_punctuation removes ASCII punctuation from both sides
+_PUNCTUATION = str.maketrans("", "", string.punctuation)
+
+
+def lm_eval_gold(answer: str) -> str:
+    """The gold as lm-eval compares it: "1,000" → "1000" (and "-5" → "5", as lm-eval does)."""
+    return answer.translate(_PUNCTUATION)
+
+
 def _test_docs(path: Path, lang: str) -> list[dict]:
     prefix, cue, _ = LAYOUT[lang]
     docs = []
@@ -28,7 +38,8 @@ def _test_docs(path: Path, lang: str) -> list[dict]:
         for number, row in enumerate(csv.reader(f, delimiter="\t", quoting=csv.QUOTE_NONE), start=1):
             if len(row) != 2:
                 raise DatasetError(f"{path}:{number}: {len(row)} columns, expected 2 (question, answer)")
-            docs.append({"question": row[0], "answer": row[1].strip(), "prompt": f"{prefix}{row[0]}{cue}"})
+            answer = row[1].strip()
+            docs.append({"question": row[0], "answer": answer, "gold": lm_eval_gold(answer), "prompt": f"{prefix}{row[0]}{cue}"})
     return docs
 
 
