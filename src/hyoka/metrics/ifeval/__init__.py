@@ -30,3 +30,5 @@ __all__ = [
     "build_check",
     "loose_variants",
 ]
+
+from hyoka.metrics.ifeval import metric as _metric  # noqa: E402,F401  (registers "ifeval")
