@@ -10,8 +10,13 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
+from hyoka.errors import TaskConfigError
 from hyoka.metrics.base import Metric, MetricValue, SampleScore, ScoreInput, ScoringContext, mean_and_stderr, register_metric
 from hyoka.metrics.ifeval.scoring import HEADLINE, INST_LOOSE, INST_STRICT, PROMPT_LOOSE, PROMPT_STRICT, pool_instructions, score_document
+
+
+#: import names of the `ifeval` extra (pyproject.toml)
+_LIBRARIES = ("langdetect", "nltk", "punkt", "janome", "ja_sentence_segmenter")
 
 
 @register_metric("ifeval")
@@ -20,6 +25,14 @@ class IFEvalMetric(Metric):
 
     def labels(self) -> list[str]:
         return list(HEADLINE)
+
+    def check(self, context: ScoringContext) -> None:
+        """The checks' libraries must be importable before the first model call."""
+        import importlib.util
+
+        missing = [m for m in _LIBRARIES if importlib.util.find_spec(m) is None]
+        if missing:
+            raise TaskConfigError(f"metric 'ifeval' needs {', '.join(missing)}: pip install 'hyoka[ifeval]'")
 
     def score_batch(self, items: Sequence[ScoreInput], context: ScoringContext) -> list[SampleScore]:
         scores = []
