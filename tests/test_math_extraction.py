@@ -136,3 +136,26 @@ def test_bbh_cot_answer_follows_so_the_answer_is() -> None:
     assert extract("Today is 12/24. So the answer is (B).") == "(B)"
     assert extract("So the answer is (B). So the answer is (C).") == "(B). So the answer is (C)"  # lm-eval's regex
     assert extract("I think (B)") == ""
+
+
+@pytest.mark.parametrize(
+    "task, raw, extracted",
+    [
+        ("gsm8k_cot", "<think>Maybe 99? The answer is 99.</think>So 9 * 2 = 18. The answer is 18.", "18"),
+        ("mgsm_ja_cot", "<think>答えは99です。</think>9×2=18。答えは18です。", "18"),
+        ("bbh_date_understanding", "<think>So the answer is (A).</think>So the answer is (B).", "(B)"),
+        ("bbh_direct_date_understanding", "<think>(A)</think> (B)", "(B)"),
+    ],
+)
+def test_reasoning_is_removed_before_extraction(task: str, raw: str, extracted: str, shared_data: Path) -> None:
+    """The think part never reaches a task's extractor; it is kept in the record."""
+    from hyoka.core.types import GenerateResult
+    from hyoka.engine.scoring import DocResults, score_task
+    from hyoka.tasks.task import PromptOptions, load_task
+
+    config = load_registry([]).tasks[task].config
+    sample = load_task(config).build_samples(limit=1, options=PromptOptions(num_fewshot=0))[0]
+    outcome = score_task(config, [DocResults(sample, "prompt", [GenerateResult.from_output(raw)])])
+    [record] = outcome.records
+    assert record.extracted == extracted
+    assert record.reasoning and "<think>" not in record.output
