@@ -49,20 +49,24 @@ def test_ifeval_run_reports_lm_eval_metrics_and_per_type(tmp_path: Path, shared_
     assert "inst_level_strict_acc/punctuation:no_comma" in task
 
 
-def test_m_ifeval_ja_scores_japanese_rules(tmp_path: Path, shared_data: Path) -> None:
-    docs = [json.loads(line) for line in (shared_data / "m_ifeval" / "data" / "ja_input_data.jsonl").read_text().splitlines()]
-    furigana = next(i for i, d in enumerate(docs) if d["instruction_id_list"] == ["ja:letters:furigana"])
-    script = tmp_path / "script.jsonl"
-    script.write_text(
-        json.dumps({"task": "m_ifeval_ja", "doc_id": furigana, "output": "漢字（かんじ）を書（か）く。"}) + "\n"
-        + json.dumps({"output": "わかりません"}) + "\n"
-    )
-    out = tmp_path / "run"
-    result = run(["run", "mock:", "--model-args", f"script={script}", "--tasks", "m_ifeval_ja", "--output", str(out), "--quiet"], tmp_path)
-    assert result.returncode == 0, result.stderr[-2000:]
-    samples = {json.loads(line)["doc_id"]: json.loads(line) for line in (out / "samples_m_ifeval_ja.jsonl").read_text().splitlines()}
-    assert samples[furigana]["details"]["ifeval"]["strict"] == [[True]]
+def test_m_ifeval_ja_scores_japanese_rules(shared_data: Path) -> None:
+    """In process: the task's documents, scored by the scorer with M-IFEval's rules."""
+    from hyoka.core.types import GenerateResult
+    from hyoka.engine.scoring import DocResults, score_task
+    from hyoka.tasks.registry import load_registry
+    from hyoka.tasks.task import PromptOptions, load_task
+
+    config = load_registry([]).tasks["m_ifeval_ja"].config
+    samples = load_task(config).build_samples(limit=None, options=PromptOptions())
     assert len(samples) == 172
+    furigana = next(s for s in samples if s.doc["instruction_id_list"] == ["ja:letters:furigana"])
+    no_period = next(s for s in samples if s.doc["instruction_id_list"] == ["ja:punctuation:no_period"])
+    answers = [(furigana, "漢字（かんじ）を書（か）く。"), (furigana, "漢字を書く。"), (no_period, "句点を使わない答え")]
+    docs = [DocResults(s, s.doc["prompt"], [GenerateResult.from_output(text)]) for s, text in answers]
+    outcome = score_task(config, docs)
+    assert [r.details["ifeval"]["strict"] for r in outcome.records] == [[[True]], [[False]], [[True]]]
+    assert outcome.metrics["inst_level_strict_acc/ja:letters:furigana"].value == 0.5
+    assert outcome.metrics["prompt_level_strict_acc"].value == 2 / 3
 
 
 def test_hyoka_score_matches_prompt_response_files(tmp_path: Path, shared_data: Path) -> None:
@@ -84,3 +88,25 @@ def test_hyoka_score_matches_prompt_response_files(tmp_path: Path, shared_data: 
     bad.write_text(json.dumps({"prompt": "not an IFEval prompt", "response": "x"}) + "\n")
     result = run(["score", str(bad), "--task", "ifeval"], tmp_path)
     assert result.returncode == 2 and "bad.jsonl:1" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_repeats_are_all_scored_and_pooled(shared_data: Path) -> None:
+    """Two outputs per document (--repeats 2): values are means over outputs, the
+    instruction level pools both, and the spread between repeats is reported."""
+    from hyoka.core.types import GenerateResult
+    from hyoka.engine.scoring import DocResults, score_task
+    from hyoka.tasks.registry import load_registry
+    from hyoka.tasks.task import PromptOptions, load_task
+
+    config = load_registry([]).tasks["ifeval"].config
+    samples = load_task(config).build_samples(limit=None, options=PromptOptions())
+    no_comma = [s for s in samples if s.doc["instruction_id_list"] == ["punctuation:no_comma"]][:2]
+    docs = [
+        DocResults(no_comma[0], "p", [GenerateResult.from_output("no commas"), GenerateResult.from_output("a, b")]),
+        DocResults(no_comma[1], "p", [GenerateResult.from_output("none"), GenerateResult.from_output("none here")]),
+    ]
+    outcome = score_task(config, docs)
+    assert [r.metrics["prompt_level_strict_acc"] for r in outcome.records] == [0.5, 1.0]
+    assert outcome.metrics["inst_level_strict_acc"].value == 0.75 and outcome.metrics["inst_level_strict_acc"].n == 4
+    assert outcome.repeats == 2
+    assert abs(outcome.repeat_std["prompt_level_strict_acc"] - 0.3535533905932738) < 1e-9  # 1.0 and 0.5
