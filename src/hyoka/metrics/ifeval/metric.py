@@ -37,15 +37,14 @@ class IFEvalMetric(Metric):
     def score_batch(self, items: Sequence[ScoreInput], context: ScoringContext) -> list[SampleScore]:
         scores = []
         for item in items:
-            values, details = score_document(item.doc, item.outputs)
-            per_output = [score_document(item.doc, [output])[0] for output in item.outputs] if len(item.outputs) > 1 else [values]
-            scores.append(SampleScore(values, details, per_output))
+            scored = score_document(item.doc, item.outputs)
+            scores.append(SampleScore(scored.values, scored.details, scored.per_output))
         return scores
 
     def aggregate(self, items: Sequence[ScoreInput], scores: Sequence[SampleScore]) -> dict[str, MetricValue]:
         # the repeat-spread pass hands scores without details: decide again from the outputs
         details: list[dict[str, Any]] = [
-            s.details if s.details else score_document(item.doc, item.outputs)[1] for item, s in zip(items, scores)
+            s.details if s.details else score_document(item.doc, item.outputs).details for item, s in zip(items, scores)
         ]
         out = {
             PROMPT_STRICT: mean_and_stderr([s.values[PROMPT_STRICT] for s in scores]),

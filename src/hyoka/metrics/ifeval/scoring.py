@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Sequence
 
-from hyoka.metrics.ifeval.evaluate import InstructionDoc
+from hyoka.metrics.ifeval.evaluate import InstructionDoc, ResponseResult
 
 PROMPT_STRICT = "prompt_level_strict_acc"
 INST_STRICT = "inst_level_strict_acc"
@@ -27,16 +27,33 @@ def _mean(values: Sequence[float]) -> float:
     return sum(values) / len(values) if values else 0.0
 
 
-def score_document(doc: Mapping[str, Any], outputs: Sequence[str | None]) -> tuple[dict[str, float], dict[str, Any]]:
-    """(values, details) of one document answered by `outputs` (None: no output → "")."""
+def _output_values(result: ResponseResult) -> dict[str, float]:
+    strict = [float(i.strict) for i in result.instructions]
+    loose = [float(i.loose) for i in result.instructions]
+    return {
+        PROMPT_STRICT: float(result.prompt_strict),
+        INST_STRICT: _mean(strict),
+        PROMPT_LOOSE: float(result.prompt_loose),
+        INST_LOOSE: _mean(loose),
+    }
+
+
+@dataclass(frozen=True)
+class DocumentScore:
+    #: each label's mean over the outputs
+    values: dict[str, float]
+    #: the values of each output on its own
+    per_output: list[dict[str, float]]
+    #: the instructions and each output's strict and loose decisions (the samples file)
+    details: dict[str, Any]
+
+
+def score_document(doc: Mapping[str, Any], outputs: Sequence[str | None]) -> DocumentScore:
+    """One document answered by `outputs` (None: no output, scored as "")."""
     instructions = InstructionDoc.from_doc(doc)
     results = [instructions.evaluate(output or "") for output in outputs]
-    values = {
-        PROMPT_STRICT: _mean([float(r.prompt_strict) for r in results]),
-        INST_STRICT: _mean([_mean([float(i.strict) for i in r.instructions]) for r in results]),
-        PROMPT_LOOSE: _mean([float(r.prompt_loose) for r in results]),
-        INST_LOOSE: _mean([_mean([float(i.loose) for i in r.instructions]) for r in results]),
-    }
+    per_output = [_output_values(r) for r in results]
+    values = {label: _mean([v[label] for v in per_output]) for label in HEADLINE}
     details = {
         "instruction_id_list": list(instructions.instruction_ids),
         "kwargs": list(doc.get("kwargs") or []),
@@ -44,7 +61,7 @@ def score_document(doc: Mapping[str, Any], outputs: Sequence[str | None]) -> tup
         "strict": [[i.strict for i in r.instructions] for r in results],
         "loose": [[i.loose for i in r.instructions] for r in results],
     }
-    return values, details
+    return DocumentScore(values, per_output, details)
 
 
 @dataclass(frozen=True)
