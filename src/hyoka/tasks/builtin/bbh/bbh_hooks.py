@@ -14,8 +14,8 @@ from pathlib import Path
 
 from hyoka.errors import DatasetError
 
-#: the shot's reasoning follows this on the next line (in sports_understanding: after a
-#: space on the same line; the prompt writes every shot with a newline, as lm-eval does)
+#: a shot's reasoning follows this on the next line (in sports_understanding after a space
+#: on the same line); `delimiter` keeps which, so prompts are byte-identical to upstream's
 COT_CUE = "\nA: Let's think step by step."
 _ANSWER = re.compile(r"So the answer is (.*)\.\s*$", re.DOTALL)
 
@@ -40,7 +40,8 @@ def cot_prompt_parts(text: str, path: Path | str = "cot prompt") -> tuple[str, l
         found = _ANSWER.search(reasoning)
         if not cue or not found:
             raise DatasetError(f"{path}: a shot lacks {COT_CUE!r} or 'So the answer is ….'")
-        shots.append({"input": question, "target": reasoning.strip(), "answer": found.group(1)})
+        delimiter = reasoning[0] if reasoning[:1] in ("\n", " ") else ""
+        shots.append({"input": question, "delimiter": delimiter, "target": reasoning.strip(), "answer": found.group(1)})
     return description.strip(), shots
 
 
