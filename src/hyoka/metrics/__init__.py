@@ -20,6 +20,7 @@ from hyoka.metrics import llmjp_char_f1 as _llmjp_char_f1  # noqa: F401  (regist
 from hyoka.metrics import numeric as _numeric  # noqa: F401  (registration)
 from hyoka.metrics import set_f1 as _set_f1  # noqa: F401  (registration)
 from hyoka.metrics import judge as _judge  # noqa: F401  (registration)
+from hyoka.metrics import ifeval as _ifeval  # noqa: F401  (registration: "ifeval")
 
 __all__ = [
     "METRICS",
