@@ -42,9 +42,23 @@ def _read_builtin_format(path: Path, dataset: DatasetConfig) -> list[Doc]:
         return data if isinstance(data, list) else [data]
     if fmt in ("csv", "tsv"):
         return _read_delimited(path, dataset, delimiter="," if fmt == "csv" else "\t")
+    if fmt == "parquet":
+        return _read_parquet(path)
     if fmt == "text":
         return [{"text": line.rstrip("\n")} for line in path.open(encoding="utf-8") if line.strip()]
     raise ValueError(f"unknown format {fmt}")
+
+
+def _read_parquet(path: Path) -> list[Doc]:
+    """Rows of a parquet file as dicts (nested lists and structs become lists and dicts)."""
+    try:
+        import pyarrow.parquet as pq
+    except ImportError:
+        raise DatasetError(f"{path}: reading parquet needs pyarrow (pip install 'hyoka[hub]')") from None
+    try:
+        return pq.read_table(path).to_pylist()
+    except OSError as exc:  # pyarrow's ArrowInvalid is an OSError/ValueError subclass
+        raise ValueError(str(exc).splitlines()[0]) from None
 
 
 def _read_delimited(path: Path, dataset: DatasetConfig, *, delimiter: str) -> list[Doc]:

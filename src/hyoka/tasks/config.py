@@ -42,7 +42,7 @@ class DataFile(StrictModel):
         return self
 
 
-DataFormat = Literal["json", "jsonl", "json_records", "csv", "tsv", "text"]
+DataFormat = Literal["json", "jsonl", "json_records", "csv", "tsv", "text", "parquet"]
 
 
 class DatasetConfig(StrictModel):
