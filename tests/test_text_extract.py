@@ -35,6 +35,7 @@ def test_every_documented_extractor_is_registered() -> None:
         "normalize",
         "strip",
         "yes_no",
+        "answer_span",
     }
 
 
