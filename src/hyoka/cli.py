@@ -72,12 +72,24 @@ def cmd_run(args: argparse.Namespace) -> int:
     registry.resolve(task_names)  # unknown names fail before the model loads
     if args.limit is not None and args.limit <= 0:
         raise HyokaError("--limit must be a positive number of documents per task")
+    # --- suites (hyoka.tasks.suite): suite settings under the user's, members without data skipped
+    from hyoka.tasks import suite as suites
+
+    suite_config = suites.find_suite(registry, task_names)
+    plan = suites.plan_suite(registry, suite_config) if suite_config is not None else None
+    use_chat = bool(args.chat)
+    if plan is not None:
+        resolved.gen_overrides, resolved.system_prompt, use_chat = suites.apply_settings(
+            plan, gen=resolved.gen_overrides, system_prompt=resolved.system_prompt, chat=use_chat
+        )
+        task_names = plan.tasks
+    # --- end suites ---
     options = RunOptions(
         tasks=task_names,
         output=Path(args.output) if args.output else default_output,
         limit=args.limit,
         prompt=PromptOptions(num_fewshot=args.num_fewshot, system_prompt=resolved.system_prompt, fewshot_style=args.fewshot_style),
-        use_chat_template=args.chat,
+        use_chat_template=use_chat,
         gen_overrides=resolved.gen_overrides,
         show_progress=not args.quiet,
         model_spec=spec.display,
@@ -86,6 +98,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     set_log_dir(options.output)  # managed inference servers log into the run directory
     cache = NullCache() if args.no_cache else RequestCache(cache_dir() / "requests.sqlite")
     backend = load_backend(spec)
+    if plan is not None:  # a suite's chat setting degrades, with a note, for a model without a template
+        if options.use_chat_template and not args.chat:
+            options.use_chat_template = suites.chat_usable(plan, backend)
+        suites.report_plan(plan)
+        options.settings = {**(options.settings or {}), "suite": plan.summary()}
     try:
         outcome = run_evaluation(registry, backend, cache, options)
     finally:
