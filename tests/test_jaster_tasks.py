@@ -16,6 +16,7 @@ from typing import Any, Sequence
 import pytest
 
 from conftest import SHARED_DATA, require
+from hyoka.core.types import GenerateResult
 from hyoka.engine.scoring import TaskScorer
 from hyoka.models.base import Message, render_plain
 from hyoka.results.aggregate import MetricValue, TaskResult, aggregate_categories
@@ -184,7 +185,8 @@ def test_gold_output_scores_full_marks(registry: Registry, name: str) -> None:
     task = _loaded(registry, name)
     scorer = TaskScorer(task.config, PlainRenderer(), use_chat_template=False, gen_overrides={})  # type: ignore[arg-type]
     samples = task.build_samples(limit=60, options=PromptOptions(num_fewshot=0))
-    records = [scorer.score(s, [{"text": _gold_output(name, s.references[0]) + "\n\n余計な説明"}]) for s in samples]
+    outputs = [GenerateResult.from_output(_gold_output(name, s.references[0]) + "\n\n余計な説明") for s in samples]
+    records = [scorer.score(s, [output]) for s, output in zip(samples, outputs)]
     assert all(r.error is None for r in records)
     assert all(r.extracted == r.references[0] for r in records)
     for label, value in scorer.aggregate(records).items():

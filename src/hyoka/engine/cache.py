@@ -3,6 +3,10 @@
 Rows are committed as each batch finishes, so `kill -9` loses at most the batch in flight,
 and a rerun (same or extended, re-scored) finds every finished call here. Failed calls are
 never cached: a rerun retries them.
+
+The cache stores and returns typed results (hyoka.core.types): a row's `response` is
+`result_to_json(result)`, read back with `result_from_json(kind, ...)`; nothing else
+(de)serialises a model result.
 """
 
 from __future__ import annotations
@@ -12,9 +16,12 @@ import sqlite3
 import threading
 import time
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Tuple
 
-from hyoka.models.base import stable_json, sha256_text
+from hyoka.core.types import Request, Result, request_kind, result_from_json, result_to_json, sha256_text, stable_json
+
+#: one finished call: (key, model identity as a dict, the request, its result)
+CacheRow = Tuple[str, dict[str, Any], Request, Result]
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS responses (
@@ -28,9 +35,11 @@ CREATE TABLE IF NOT EXISTS responses (
 """
 
 
-def request_key(model: dict[str, Any], kind: str, request: dict[str, Any], repeat: int = 0) -> str:
-    """Content key: model identity (weights, template, settings), request kind and content, repeat index."""
-    return sha256_text(stable_json({"model": model, "kind": kind, "request": request, "repeat": repeat}))
+def request_key(model: dict[str, Any], request: Request, repeat: int = 0) -> str:
+    """Content key: model identity (weights, template, settings), request kind and content
+    (the rendered text and settings; never where it came from), repeat index."""
+    payload = {"model": model, "kind": request_kind(request), "request": request.key_payload(), "repeat": repeat}
+    return sha256_text(stable_json(payload))
 
 
 class RequestCache:
@@ -43,23 +52,26 @@ class RequestCache:
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(SCHEMA)
 
-    def get_many(self, keys: Iterable[str]) -> dict[str, dict[str, Any]]:
+    def get_many(self, keys: Iterable[str]) -> dict[str, Result]:
         keys = list(keys)
-        found: dict[str, dict[str, Any]] = {}
+        found: dict[str, Result] = {}
         with self._lock:
             for start in range(0, len(keys), 500):
                 chunk = keys[start : start + 500]
                 marks = ",".join("?" * len(chunk))
-                for key, response in self._db.execute(
-                    f"SELECT key, response FROM responses WHERE key IN ({marks})", chunk  # noqa: S608
+                for key, kind, response in self._db.execute(
+                    f"SELECT key, kind, response FROM responses WHERE key IN ({marks})", chunk  # noqa: S608
                 ):
-                    found[key] = json.loads(response)
+                    found[key] = result_from_json(kind, json.loads(response))
         return found
 
-    def put_many(self, rows: Iterable[tuple[str, str, dict[str, Any], dict[str, Any], dict[str, Any]]]) -> None:
-        """rows: (key, kind, model, request, response); committed together."""
+    def put_many(self, rows: Iterable[CacheRow]) -> None:
+        """Finished calls, committed together. Failed results must not be passed (never cached)."""
         now = time.time()
-        data = [(k, kind, stable_json(m), stable_json(req), stable_json(resp), now) for k, kind, m, req, resp in rows]
+        data = [
+            (k, request_kind(req), stable_json(m), stable_json(req.key_payload()), stable_json(result_to_json(res)), now)
+            for k, m, req, res in rows
+        ]
         with self._lock, self._db:
             self._db.executemany("INSERT OR REPLACE INTO responses VALUES (?,?,?,?,?,?)", data)
 
@@ -78,10 +90,10 @@ class NullCache(RequestCache):
     def __init__(self) -> None:
         self.path = Path("/dev/null")
 
-    def get_many(self, keys: Iterable[str]) -> dict[str, dict[str, Any]]:
+    def get_many(self, keys: Iterable[str]) -> dict[str, Result]:
         return {}
 
-    def put_many(self, rows: Iterable[tuple[str, str, dict[str, Any], dict[str, Any], dict[str, Any]]]) -> None:
+    def put_many(self, rows: Iterable[CacheRow]) -> None:
         return None
 
     def count(self) -> int:

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
+from hyoka.core.types import GenerateResult, LoglikelihoodResult, Result
 from hyoka.engine.scoring import SampleRecord, TaskScorer
 from hyoka.data.readers import read_jsonl_objects
 from hyoka.errors import HyokaError
@@ -208,10 +209,14 @@ def _claim(
 # -- scoring -----------------------------------------------------------------------------------------
 
 
-def responses_of(path: Path, number: int, row: dict[str, Any], response_field: str, scorer: TaskScorer) -> list[dict[str, Any]]:
-    """The backend responses a run would have had for this row."""
+def responses_of(path: Path, number: int, row: dict[str, Any], response_field: str, scorer: TaskScorer) -> list[Result]:
+    """The typed results a run would have had for this row (the file is an input: its text
+    is split into answer and reasoning here, as a backend does)."""
     if row.get("error"):
-        return [{"error": str(row["error"])}]
+        error = str(row["error"])
+        if scorer.config.formulation == "loglikelihood":
+            return [LoglikelihoodResult.failed(error)]
+        return [GenerateResult.failed(error)]
     output = row.get(response_field)
     if scorer.config.formulation == "loglikelihood":
         if not isinstance(output, dict) or "logprobs" not in output:
@@ -220,12 +225,17 @@ def responses_of(path: Path, number: int, row: dict[str, Any], response_field: s
                 "hyoka's {logprobs: [...], is_greedy: [...]}"
             )
         greedy = output.get("is_greedy") or [False] * len(output["logprobs"])
-        return [{"logprob": lp, "is_greedy": g} for lp, g in zip(output["logprobs"], greedy)]
+        # -inf was written as null (results files are standard JSON)
+        return [
+            LoglikelihoodResult(float("-inf") if lp is None else float(lp), bool(g), 0)
+            for lp, g in zip(output["logprobs"], greedy)
+        ]
     if output is None:
-        return [{"error": f"no {response_field} in the samples file"}]
+        return [GenerateResult.failed(f"no {response_field} in the samples file")]
     if not isinstance(output, str):
         raise RescoreError(f"{path}:{number}: '{response_field}' must be the output text, got {type(output).__name__}")
-    return [{"text": output, "reasoning": row.get("reasoning")}]
+    reasoning = row.get("reasoning") if isinstance(row.get("reasoning"), str) else None
+    return [GenerateResult.from_output(output, reasoning=reasoning)]
 
 
 def _iter_scored(

@@ -5,8 +5,9 @@ from __future__ import annotations
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
+from hyoka.core.types import GenerateResult, LoglikelihoodResult, Result
 from hyoka.engine.cache import RequestCache
 from hyoka.engine.executor import ExecutionStats, execute
 from hyoka.engine.scoring import SampleRecord, TaskScorer
@@ -89,7 +90,7 @@ def run_evaluation(registry: Registry, backend: Backend, cache: RequestCache, op
 
 
 def _score_all(
-    scorer: TaskScorer, samples: list[Any], per_sample: list[list[Any]], responses: list[dict[str, Any]]
+    scorer: TaskScorer, samples: list[Any], per_sample: list[list[Any]], responses: Sequence[Result]
 ) -> list[SampleRecord]:
     records, i = [], 0
     for sample, reqs in zip(samples, per_sample):
@@ -98,11 +99,14 @@ def _score_all(
     return records
 
 
-def _token_counts(responses: list[dict[str, Any]]) -> dict[str, int]:
-    prompt = sum(r.get("prompt_tokens") or 0 for r in responses)
-    completion = sum(r.get("completion_tokens") or 0 for r in responses)
-    scored = sum(r.get("num_tokens") or 0 for r in responses)
-    return {"prompt_tokens": prompt, "completion_tokens": completion, "scored_continuation_tokens": scored}
+def _token_counts(results: Sequence[Result]) -> dict[str, int]:
+    generated = [r for r in results if isinstance(r, GenerateResult)]
+    return {
+        "prompt_tokens": sum(r.prompt_tokens or 0 for r in generated),
+        "completion_tokens": sum(r.completion_tokens or 0 for r in generated),
+        "reasoning_tokens": sum(r.reasoning_tokens or 0 for r in generated),
+        "scored_continuation_tokens": sum(r.num_tokens or 0 for r in results if isinstance(r, LoglikelihoodResult)),
+    }
 
 
 def _value_json(v: MetricValue) -> dict[str, Any]:

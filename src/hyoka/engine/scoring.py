@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 from hyoka.engine.executor import PendingRequest
 from hyoka.metrics.base import Metric, MetricValue, get_metric
+from hyoka.core.types import GenerateResult, LoglikelihoodResult, RequestOrigin, Result
 from hyoka.models.base import Backend, GenerateRequest, GenerationParams, LoglikelihoodRequest
 from hyoka.tasks.config import MetricSpec, TaskConfig
 from hyoka.tasks.task import Sample
-from hyoka.text.extract import build_extractor, split_reasoning
+from hyoka.text.extract import build_extractor
 
 
 @dataclass
@@ -89,14 +90,22 @@ class TaskScorer:
             assert sample.choices is not None
             # a chat template's generation prompt already ends the turn: no delimiter after it
             delim = "" if self.use_chat_template else self.config.prompt.target_delimiter
-            return [PendingRequest("loglikelihood", LoglikelihoodRequest(prompt, delim + c)) for c in sample.choices]
+            return [
+                PendingRequest("loglikelihood", LoglikelihoodRequest(prompt, delim + c, self._origin(sample, i)))
+                for i, c in enumerate(sample.choices)
+            ]
         messages = tuple(sample.messages)
-        return [PendingRequest("generate", GenerateRequest(prompt, self.params, messages))]
+        return [PendingRequest("generate", GenerateRequest(prompt, self.params, messages, self._origin(sample, 0)))]
 
-    def score(self, sample: Sample, responses: list[dict[str, Any]]) -> SampleRecord:
+    def _origin(self, sample: Sample, index: int) -> RequestOrigin:
+        return RequestOrigin(self.config.name, sample.doc_id, index)
+
+    def score(self, sample: Sample, results: Sequence[Result]) -> SampleRecord:
         if self.config.formulation == "loglikelihood":
-            return self._score_choices(sample, responses)
-        return self._score_generation(sample, responses[0])
+            return self._score_choices(sample, [r for r in results if isinstance(r, LoglikelihoodResult)])
+        result = results[0]
+        assert isinstance(result, GenerateResult)
+        return self._score_generation(sample, result)
 
     def _record(self, sample: Sample, **fields: Any) -> SampleRecord:
         return SampleRecord(
@@ -112,11 +121,11 @@ class TaskScorer:
             **fields,
         )
 
-    def _score_choices(self, sample: Sample, responses: list[dict[str, Any]]) -> SampleRecord:
+    def _score_choices(self, sample: Sample, results: list[LoglikelihoodResult]) -> SampleRecord:
         assert sample.choices is not None and sample.gold_index is not None
-        errors = [r["error"] for r in responses if r.get("error")]
-        logprobs = [r["logprob"] for r in responses]
-        output = {"logprobs": logprobs, "is_greedy": [r["is_greedy"] for r in responses]}
+        errors = [r.error for r in results if r.error]
+        logprobs = [r.logprob for r in results]
+        output = {"logprobs": logprobs, "is_greedy": [r.is_greedy for r in results]}
         if errors:
             return self._record(sample, output=output, reasoning=None, extracted=None, prediction=None, metrics={}, error=errors[0])
         picks = {
@@ -130,18 +139,16 @@ class TaskScorer:
             sample, output=output, reasoning=None, extracted=None, prediction=picks["raw"], metrics=metrics
         )
 
-    def _score_generation(self, sample: Sample, response: dict[str, Any]) -> SampleRecord:
-        if response.get("error"):
+    def _score_generation(self, sample: Sample, result: GenerateResult) -> SampleRecord:
+        if result.error:
             return self._record(
-                sample, output=None, reasoning=None, extracted=None, prediction=None, metrics={}, error=response["error"]
+                sample, output=None, reasoning=None, extracted=None, prediction=None, metrics={}, error=result.error
             )
-        text = response["text"]
-        answer, reasoning = split_reasoning(text)
-        reasoning = response.get("reasoning") or reasoning
-        extracted = self.extract(answer)
+        # the backend split the reasoning off: text is the answer
+        extracted = self.extract(result.text)
         metrics = {m.label: m.metric.sample(extracted, sample.references) for m in self.metrics}
         return self._record(
-            sample, output=text, reasoning=reasoning, extracted=extracted, prediction=extracted, metrics=metrics
+            sample, output=result.text, reasoning=result.reasoning, extracted=extracted, prediction=extracted, metrics=metrics
         )
 
     def aggregate(self, records: list[SampleRecord]) -> dict[str, MetricValue]:

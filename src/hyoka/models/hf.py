@@ -247,7 +247,8 @@ class HFBackend(Backend):
             cut = text.find(stop)
             if cut != -1:
                 text, finish = text[:cut], "stop"
-        return GenerateResult(text, prompt_tokens=len(ids), completion_tokens=len(new), finish_reason=finish)
+        # reasoning (<think>…</think>) is split off here, once; consumers read .text/.reasoning
+        return GenerateResult.from_output(text, prompt_tokens=len(ids), completion_tokens=len(new), finish_reason=finish)
 
     def preferred_batch_size(self) -> int:
         # questions of up to ~5 choices each: several context batches per call

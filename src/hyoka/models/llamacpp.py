@@ -209,8 +209,9 @@ class LlamaCppBackend(Backend):
         )  # type: ignore[assignment]
         choice = out["choices"][0]
         usage = out.get("usage", {})
-        return GenerateResult(
-            text=choice["text"],
+        # reasoning (<think>…</think>) is split off here, once; consumers read .text/.reasoning
+        return GenerateResult.from_output(
+            choice["text"],
             prompt_tokens=usage.get("prompt_tokens"),
             completion_tokens=usage.get("completion_tokens"),
             finish_reason=choice.get("finish_reason"),

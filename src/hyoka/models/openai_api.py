@@ -407,14 +407,14 @@ class OpenAIBackend(Backend):
             int(((a.get("usage") or {}).get("completion_tokens_details") or {}).get("reasoning_tokens") or 0)
             for a in answers
         )
-        if reasoning_tokens:
-            extra["reasoning_tokens"] = reasoning_tokens
         text, reasoning, finish = texts[0]
-        return GenerateResult(
-            text=text,
+        # split_choice took the reasoning off; from_output only strips the answer, as for every backend
+        return GenerateResult.from_output(
+            text,
             reasoning=reasoning,
             prompt_tokens=usage_prompt or None,
             completion_tokens=usage_completion or None,
+            reasoning_tokens=reasoning_tokens or None,
             finish_reason=finish,
             extra=extra,
         )

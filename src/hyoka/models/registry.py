@@ -12,6 +12,8 @@ from hyoka.models.base import Backend
 BACKENDS: dict[str, str] = {
     "llamacpp": "hyoka.models.llamacpp:LlamaCppBackend",
     "hf": "hyoka.models.hf:HFBackend",
+    # scripted answers, no model (tests, dry runs): `mock:` needs no NAME
+    "mock": "hyoka.models.mock:MockBackend",
     # --- API backends and managed servers (hyoka.models.openai_api / servers) ---
     "openai": "hyoka.models.openai_api:OpenAIBackend",
     "llamacpp-server": "hyoka.models.llamacpp_server:LlamaCppServerBackend",
@@ -48,7 +50,7 @@ def parse_model_args(text: str | None) -> dict[str, str]:
 
 def parse_model_spec(spec: str, model_args: str | None = None) -> ModelSpec:
     backend, sep, name = spec.partition(":")
-    if not sep or not name:
+    if not sep or (not name and backend != "mock"):
         raise ModelSpecError(
             f"model '{spec}': write it as BACKEND:NAME, e.g. llamacpp:/path/model.gguf or hf:/path/to/model "
             f"(backends: {', '.join(BACKENDS)})"
