@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from hyoka.core.types import GenerateResult
 from hyoka.engine.scoring import TaskScorer
 from hyoka.tasks.registry import load_registry
 from hyoka.tasks.task import LoadedTask, PromptOptions, load_task
@@ -55,7 +56,7 @@ def score(name: str, outputs: list[str]) -> list[dict[str, float]]:
     task = loaded(name)
     scorer = TaskScorer(task.config, NoModel(), use_chat_template=False, gen_overrides={})  # type: ignore[arg-type]
     samples = task.build_samples(limit=len(outputs), options=PromptOptions())
-    return [scorer.score(s, [{"text": out}]).metrics for s, out in zip(samples, outputs)]
+    return [scorer.score(s, [GenerateResult.from_output(out)]).metrics for s, out in zip(samples, outputs)]
 
 
 def test_every_hub_task_reads_its_fixture(hub_mirror: Path) -> None:

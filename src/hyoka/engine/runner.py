@@ -15,6 +15,7 @@ from hyoka.metrics.base import MetricValue
 from hyoka.models.base import Backend
 from hyoka.results.aggregate import AVG_KEY, TaskResult, aggregate_categories, aggregate_group, category_metric_problems
 from hyoka.results.provenance import run_header
+from hyoka.results.aggregated import write_aggregated
 from hyoka.results.run_dir import METRICS_FILE, SUMMARY_FILE, samples_file, write_json, write_jsonl
 from hyoka.tasks.registry import Registry
 from hyoka.tasks.task import PromptOptions, load_task
@@ -86,6 +87,7 @@ def run_evaluation(registry: Registry, backend: Backend, cache: RequestCache, op
     write_json(options.output / METRICS_FILE, metrics_json)
     summary = _summary(backend, options, provenance, totals, started)
     write_json(options.output / SUMMARY_FILE, summary)
+    write_aggregated(options.output, registry, metrics_json, summary)  # aggregated_results.json (docs/results.md)
     return RunOutcome(options.output, metrics_json, totals)
 
 

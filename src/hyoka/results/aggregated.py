@@ -41,7 +41,7 @@ def aggregate_results(registry: Registry, metrics: dict[str, Any], summary: dict
         "settings": _settings(summary),
     }
     if suite is not None:
-        out["suite"] = _suite_entry(suite, metrics, suite_info)
+        out["suite"] = _suite_entry(suite, metrics, suite_info, summary.get("limit"))
     return out
 
 
@@ -64,7 +64,7 @@ def _task_entry(registry: Registry, name: str, entry: dict[str, Any], suite_metr
     }
 
 
-def _suite_entry(suite: Any, metrics: dict[str, Any], suite_info: dict[str, Any]) -> dict[str, Any]:
+def _suite_entry(suite: Any, metrics: dict[str, Any], suite_info: dict[str, Any], limit: int | None) -> dict[str, Any]:
     scores: dict[str, Any] = {}
     missing: list[str] = []
     for display, spec in (suite.scores or {}).items():
@@ -81,10 +81,12 @@ def _suite_entry(suite: Any, metrics: dict[str, Any], suite_info: dict[str, Any]
         "scores": scores,
         # the plain mean of the scaled headline scores that this run has
         "overall": sum(present) / len(present) if present else None,
-        # False when some headline score is missing: then `overall` is not comparable with a full run's
-        "complete": not missing and bool(scores),
+        # comparable with a full run's overall only when every headline score is there,
+        # no member was skipped and no --limit cut the tasks short
+        "complete": bool(scores) and not missing and not suite_info.get("skipped") and limit is None,
         "missing": missing,
         "skipped": suite_info.get("skipped", {}),
+        "unavailable": suite_info.get("unavailable", []),
         "notes": suite_info.get("notes", []),
     }
 

@@ -19,7 +19,7 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any
 
-from hyoka.errors import DatasetError, HyokaError
+from hyoka.errors import DatasetError, HyokaError, TaskConfigError
 from hyoka.tasks.config import GroupConfig
 from hyoka.tasks.registry import Registry
 
@@ -30,14 +30,22 @@ class SuitePlan:
     config: GroupConfig
     #: tasks to run (data present or downloadable)
     tasks: list[str]
-    #: task or optional member → why it is not run
+    #: member task → why it is not run (its data is not here)
     skipped: dict[str, str] = field(default_factory=dict)
+    #: optional members hyoka does not have yet
+    unavailable: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     #: setting → value the suite contributed (what the user did not set)
     applied: dict[str, Any] = field(default_factory=dict)
 
     def summary(self) -> dict[str, Any]:
-        return {"name": self.name, "applied_settings": self.applied, "skipped": self.skipped, "notes": self.notes}
+        return {
+            "name": self.name,
+            "applied_settings": self.applied,
+            "skipped": self.skipped,
+            "unavailable": self.unavailable,
+            "notes": self.notes,
+        }
 
 
 def find_suite(registry: Registry, names: list[str]) -> GroupConfig | None:
@@ -54,13 +62,18 @@ def plan_suite(registry: Registry, suite: GroupConfig) -> SuitePlan:
     """Which members run, and why the others do not (data checked before any model loads)."""
     from hyoka.data.files import resolve_file
 
+    for display, score in (suite.scores or {}).items():
+        if score.source not in registry.tasks and score.source not in registry.groups:
+            raise TaskConfigError(
+                f"suite '{suite.group}': scores.{display}.source '{score.source}' is not a task or group; fix the suite file"
+            )
     plan = SuitePlan(suite.group, suite, [])
     candidates = registry.resolve([suite.group])
     for optional in suite.optional_tasks:
         if optional in registry.tasks or optional in registry.groups:
             candidates += [t for t in registry.resolve([optional]) if t not in candidates]
         else:
-            plan.skipped[optional] = "not available in hyoka yet"
+            plan.unavailable.append(optional)
     for task in candidates:
         config = registry.tasks[task].config
         splits = {config.dataset.eval_split, *([config.fewshot.split] if config.fewshot.split else [])}
@@ -77,7 +90,9 @@ def plan_suite(registry: Registry, suite: GroupConfig) -> SuitePlan:
 
 
 def _skipped_text(plan: SuitePlan) -> str:
-    return "; ".join(f"{task}: {why}" for task, why in plan.skipped.items())
+    first, why = next(iter(plan.skipped.items()))
+    others = f" (and {len(plan.skipped) - 1} more tasks)" if len(plan.skipped) > 1 else ""
+    return f"{first}: {why}{others}"
 
 
 def apply_settings(
@@ -120,5 +135,7 @@ def report_plan(plan: SuitePlan) -> None:
     """The skipped members and notes, one line each, on stderr (before the run starts)."""
     for task, why in plan.skipped.items():
         print(f"hyoka: suite {plan.name}: skipping {task}: {why}", file=sys.stderr)
+    for task in plan.unavailable:
+        print(f"hyoka: suite {plan.name}: skipping {task}: not available in hyoka yet", file=sys.stderr)
     for note in plan.notes:
         print(f"hyoka: note: {note}", file=sys.stderr)
