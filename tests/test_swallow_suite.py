@@ -13,11 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from hyoka.tasks.registry import load_registry
-from hyoka.tasks.task import PromptOptions, load_task
+from hyoka.tasks.task import PromptOptions
 
 from conftest import hyoka_cmd
-from test_swallow_tasks import write_hub_mirror
+from test_swallow_tasks import loaded, write_hub_mirror
 
 JMMLU_SUBJECTS = ["abstract_algebra", "anatomy"]
 SYSTEM = "あなたは誠実で優秀な日本人のアシスタントです。"
@@ -46,10 +45,9 @@ def answer_for(task: str, gold: str) -> str:
 
 def script_right_then_wrong(tasks: list[str], path: Path) -> Path:
     """Doc 0 of every task answered right, doc 1 wrong (an answer no gold has)."""
-    registry = load_registry()
     rows = []
     for task in tasks:
-        sample = load_task(registry.tasks[task].config).build_samples(limit=1, options=PromptOptions())[0]
+        sample = loaded(task).build_samples(limit=1, options=PromptOptions())[0]
         rows.append({"task": task, "doc_id": 0, "output": answer_for(task, sample.references[0])})
         rows.append({"task": task, "doc_id": 1, "output": "わかりません"})
     path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n", encoding="utf-8")
@@ -151,14 +149,14 @@ def test_gemma_swallow_ja_offline_on_the_real_data(
 ) -> None:
     mirror = partial_mirror(tmp_path / "mirror", shared_data, hub=False)
     out_dir = tmp_path / "run"
-    done = run(f"llamacpp:{gemma_gguf}", "--suite", "swallow_ja", "--limit", "2", "--gen", "max_tokens=8",
+    done = run(f"llamacpp:{gemma_gguf}", "--suite", "swallow_ja", "--limit", "1", "--gen", "max_tokens=8",
                "--output", str(out_dir), env_mirror=mirror, monkeypatch=monkeypatch)  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
     assert "hyoka: note: suite swallow_ja asks for the chat template, but model" in done.stderr
     assert "skipping gpqa_ja: hf/LLaMAX/BenchMAX_Science/ja/train.parquet not found" in done.stderr
     agg = json.loads((out_dir / "aggregated_results.json").read_text())
     assert sorted(agg["tasks"]) == ["jemhopqa_cot", *(f"swallow_jmmlu_{s}" for s in JMMLU_SUBJECTS)]
-    assert all(t["n"] == 2 and t["errors"] == 0 for t in agg["tasks"].values())
+    assert all(t["n"] == 1 and t["errors"] == 0 for t in agg["tasks"].values())
     assert agg["suite"]["scores"]["jemhopqa"]["value"] is not None
     assert agg["suite"]["scores"]["jmmlu"]["value"] is not None
     assert agg["suite"]["overall"] is not None and agg["suite"]["complete"] is False

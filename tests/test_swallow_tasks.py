@@ -4,13 +4,14 @@ schemas (tests/fixtures/hub) and on the real JEMHopQA and JMMLU data."""
 from __future__ import annotations
 
 import json
+from functools import lru_cache
 from pathlib import Path
 
 import pytest
 
 from hyoka.core.types import GenerateResult
 from hyoka.engine.scoring import TaskScorer
-from hyoka.tasks.registry import load_registry
+from hyoka.tasks.registry import Registry, load_registry
 from hyoka.tasks.task import LoadedTask, PromptOptions, load_task
 
 from conftest import import_or_require
@@ -39,8 +40,14 @@ def hub_mirror(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, shared_data: Pat
     return mirror
 
 
+@lru_cache(maxsize=1)
+def registry() -> Registry:
+    """The built-in tasks, loaded once for these tests (the YAML files do not change)."""
+    return load_registry()
+
+
 def loaded(name: str) -> LoadedTask:
-    return load_task(load_registry().tasks[name].config)
+    return load_task(registry().tasks[name].config)
 
 
 class NoModel:
@@ -151,10 +158,9 @@ def test_jemhopqa_real_data_six_metrics(shared_data: Path) -> None:
 
 
 def test_swallow_jmmlu_real_data(shared_data: Path) -> None:
-    registry = load_registry()
-    members = registry.resolve(["swallow_jmmlu"])
+    members = registry().resolve(["swallow_jmmlu"])
     assert len(members) == 53 and "swallow_jmmlu_japanese_civics" not in members
-    task = load_task(registry.tasks["swallow_jmmlu_abstract_algebra"].config)
+    task = loaded("swallow_jmmlu_abstract_algebra")
     sample = task.build_samples(limit=1, options=PromptOptions())[0]
     assert sample.messages[-1].content.startswith("次の選択問題に答えてください。")
     assert sample.references[0] in "ABCD"
