@@ -15,7 +15,7 @@ $(VENV)/.setup-demo: pyproject.toml
 
 $(VENV)/.setup-dev: pyproject.toml $(VENV)/.setup-demo
 	$(PY) -m pip install -q torch==2.13.0
-	$(PY) -m pip install -q -e '.[demo,hf,api,test,hub,swallow]' accelerate
+	$(PY) -m pip install -q -e '.[demo,hf,api,test,hub,swallow,litellm]' accelerate
 	touch $@
 
 setup: $(VENV)/.setup-demo

@@ -67,6 +67,8 @@ PRESETS: dict[str, Preset] = {
     "groq": Preset("https://api.groq.com/openai/v1", "GROQ_API_KEY", max_n=1, concurrency=16),
     "deepseek": Preset("https://api.deepseek.com/v1", "DEEPSEEK_API_KEY", max_n=1),
     "openrouter": Preset("https://openrouter.ai/api/v1", "OPENROUTER_API_KEY", max_n=1),
+    # DeepInfra's OpenAI-compatible endpoint (the TSUBAME manual's hosted open models)
+    "deepinfra": Preset("https://api.deepinfra.com/v1/openai", "DEEPINFRA_API_KEY", max_n=1, concurrency=32),
     # local servers: no key, prompt logprobs available, base models → completions by default
     "vllm": Preset("http://127.0.0.1:8000/v1", None, api="completions", max_n=128, concurrency=128, prompt_logprobs=True),
     # llama-cpp-python's server answers one request at a time and ignores `n`; its sampler
@@ -142,8 +144,16 @@ def _number(args: dict[str, str], key: str, kind: type, default: Any, *, minimum
     return value
 
 
-def parse_api_config(model: str, args: dict[str, str], *, default_preset: str | None = None) -> ApiConfig:
-    """Model-args → ApiConfig, with one-line errors naming the argument."""
+def parse_api_config(
+    model: str,
+    args: dict[str, str],
+    *,
+    default_preset: str | None = None,
+    backend: str = "openai",
+    require_base_url: bool = True,
+) -> ApiConfig:
+    """Model-args → ApiConfig, with one-line errors naming the argument. `litellm:` shares
+    it with `backend="litellm"` and no base_url needed (litellm knows each provider's)."""
     for key in args:
         if key in ("api_key", "key", "token"):
             raise ModelSpecError(
@@ -152,15 +162,15 @@ def parse_api_config(model: str, args: dict[str, str], *, default_preset: str | 
             )
     unknown = sorted(set(args) - set(KNOWN_ARGS))
     if unknown:
-        raise ModelSpecError(f"openai: unknown --model-args {unknown}; known: {sorted(KNOWN_ARGS)}")
+        raise ModelSpecError(f"{backend}: unknown --model-args {unknown}; known: {sorted(KNOWN_ARGS)}")
     name = args.get("preset") or default_preset or ("generic" if "base_url" in args else "openai")
     if name not in PRESETS:
         raise ModelSpecError(f"--model-args preset={name}: unknown preset; known: {', '.join(PRESETS)}")
     preset = PRESETS[name]
     base_url = (args.get("base_url") or preset.base_url).rstrip("/")
-    if not base_url:
+    if not base_url and require_base_url:
         raise ModelSpecError("openai: give the endpoint with --model-args base_url=http://HOST:PORT/v1 (or a preset=...)")
-    if not re.match(r"https?://", base_url):
+    if base_url and not re.match(r"https?://", base_url):
         raise ModelSpecError(f"--model-args base_url={base_url}: must start with http:// or https://")
     api = args.get("api", preset.api)
     if api not in ("chat", "completions"):
