@@ -62,3 +62,16 @@ def test_litellm_errors_are_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
         LiteLLMBackend("anthropic/claude-3-5-sonnet", {"api_key_env": "HYOKA_NO_SUCH_KEY"})
     with pytest.raises(ModelSpecError, match="litellm: unknown --model-args"):
         LiteLLMBackend("anthropic/claude-3-5-sonnet", {"temprature": "0"})
+
+
+def test_deepinfra_preset(monkeypatch: pytest.MonkeyPatch) -> None:
+    from hyoka.models.openai_api import OpenAIBackend
+
+    monkeypatch.delenv("DEEPINFRA_API_KEY", raising=False)
+    monkeypatch.chdir(Path(__file__).parent)  # no .env here
+    with pytest.raises(ModelSpecError, match="no API key: set DEEPINFRA_API_KEY"):
+        OpenAIBackend("meta-llama/Llama-3.3-70B-Instruct", {"preset": "deepinfra"})
+    monkeypatch.setenv("DEEPINFRA_API_KEY", "di-test")
+    backend = OpenAIBackend("meta-llama/Llama-3.3-70B-Instruct", {"preset": "deepinfra"})
+    assert backend.config.base_url == "https://api.deepinfra.com/v1/openai" and backend.config.api == "chat"
+    assert "di-test" not in repr(backend.identity)

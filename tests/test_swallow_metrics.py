@@ -147,3 +147,10 @@ def test_open_qa_metrics_strict_and_quasi() -> None:
     assert get_metric("quasi_llmjp_char_f1").sample("「東京都」です。", ["東京都"]) == 1.0
     with pytest.raises(TaskConfigError, match="mode must be"):
         build_extractor([{"name": "answer_span", "mode": "loose"}])
+
+
+def test_comet_without_a_model_is_a_clear_error() -> None:
+    with pytest.raises(TaskConfigError, match=r"point it to a COMET checkpoint with `\{name: comet, model: PATH\}`"):
+        get_metric("comet")
+    with pytest.raises(TaskConfigError, match="need each document's source sentence"):
+        get_metric("comet", model="/models/wmt22-comet-da")

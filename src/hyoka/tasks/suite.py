@@ -122,8 +122,9 @@ def chat_usable(plan: SuitePlan, backend: Any) -> bool:
         backend.apply_chat_template([Message("user", "x")])
         return True
     except HyokaError as exc:
+        reason = str(exc).split(";")[0]  # the backend's own advice names --chat, which the user did not give
         note = (
-            f"suite {plan.name} asks for the chat template, but {exc}; "
+            f"suite {plan.name} asks for the chat template, but {reason}; "
             "running with plain prompts (pass --model-args chat_template=FILE to use one)"
         )
         plan.notes.append(note)
