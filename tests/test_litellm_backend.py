@@ -60,7 +60,7 @@ def test_litellm_errors_are_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("HYOKA_NO_SUCH_KEY", raising=False)
     with pytest.raises(ModelSpecError, match="no API key: set HYOKA_NO_SUCH_KEY"):
         LiteLLMBackend("anthropic/claude-3-5-sonnet", {"api_key_env": "HYOKA_NO_SUCH_KEY"})
-    with pytest.raises(ModelSpecError, match="litellm: unknown --model-args"):
+    with pytest.raises(ModelSpecError, match="--model-args temprature: unknown argument"):
         LiteLLMBackend("anthropic/claude-3-5-sonnet", {"temprature": "0"})
 
 

@@ -5,7 +5,7 @@ removed from what the next turn sees."""
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Protocol, Sequence
+from typing import Mapping, Protocol, Sequence
 
 from hyoka.engine.cache import RequestCache
 from hyoka.engine.executor import ExecutionStats, PendingRequest, execute

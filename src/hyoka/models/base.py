@@ -16,7 +16,7 @@ from typing import Sequence
 
 from hyoka.core.errors import ModelSpecError
 # the ground-floor types, re-exported: `from hyoka.models.base import GenerateResult` keeps working
-from hyoka.core.types import (  # noqa: F401
+from hyoka.core.types import (
     GenerateRequest,
     GenerateResult,
     GenerationParams,
@@ -31,6 +31,21 @@ from hyoka.core.types import (  # noqa: F401
 )
 from hyoka.models.chat_template import render_chat_template
 
+__all__ = [
+    "Backend",
+    "GenerateRequest",
+    "GenerateResult",
+    "GenerationParams",
+    "LoglikelihoodRequest",
+    "LoglikelihoodResult",
+    "Message",
+    "ModelIdentity",
+    "RequestOrigin",
+    "Role",
+    "render_plain",
+    "sha256_text",
+    "stable_json",
+]
 
 class Backend(ABC):
     """A model that can score and generate. One module per backend in hyoka.models."""

@@ -19,18 +19,37 @@ from __future__ import annotations
 
 import asyncio
 import random
-from typing import Any, Awaitable, Callable
+import re
+from typing import Any, Awaitable, Callable, Mapping
 
-from hyoka.engine import retry
-from hyoka.engine.retry import AdaptiveLimiter, PermanentError, TransientError
+from pydantic import Field, field_validator
+
 from hyoka.errors import BackendUnavailable, ModelSpecError
-from hyoka.models.openai_api import OpenAIBackend, _Transport, parse_api_config, read_api_key
+from hyoka.models import retry
+from hyoka.models.args import validate_args
+from hyoka.models.openai_api import ClientArgs, OpenAIArgs, OpenAIBackend, _Transport, parse_api_config, read_api_key
+from hyoka.models.retry import AdaptiveLimiter, PermanentError, TransientError
+
+
+class LiteLLMArgs(ClientArgs):
+    """The `openai:` client arguments; `base_url` only for self-hosted or Azure endpoints."""
+
+    base_url: str | None = Field(default=None, description="endpoint root (Azure, an OpenAI-compatible server); default: litellm's")
+
+    @field_validator("base_url")
+    @classmethod
+    def _http(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"https?://", value):
+            raise ValueError("must start with http:// or https://")
+        return value
 
 
 class LiteLLMBackend(OpenAIBackend):
     kind = "litellm"
 
-    def __init__(self, name: str, args: dict[str, str]) -> None:
+    Args = LiteLLMArgs
+
+    def __init__(self, name: str, args: Mapping[str, Any] | LiteLLMArgs) -> None:
         try:
             import litellm
         except ImportError:
@@ -39,14 +58,22 @@ class LiteLLMBackend(OpenAIBackend):
             raise ModelSpecError(
                 f"litellm:{name}: write the model as PROVIDER/MODEL, e.g. litellm:anthropic/claude-3-5-sonnet-20241022"
             )
+        for key in args if isinstance(args, Mapping) else ():
+            if key in ("api_key", "key", "token"):
+                raise ModelSpecError(
+                    f"--model-args {key}=...: API keys are read only from the environment or .env; "
+                    "name the variable with api_key_env=NAME (or let litellm read the provider's own)"
+                )
+        a = validate_args(LiteLLMArgs, args, source="--model-args")
         self._litellm = litellm
         self._litellm.suppress_debug_info = True  # no banners on stderr; hyoka reports errors itself
+        # the openai: configuration with the generic preset (chat, one sample per request)
         self.config = parse_api_config(
-            name, {"preset": "generic", **args}, backend="litellm", require_base_url=False
+            name, OpenAIArgs(preset="generic", **a.given()), require_base_url=False
         )
         self.config.policy.validate()
         # litellm finds the provider's key itself unless a variable is named
-        self._api_key = read_api_key(args.get("api_key_env"), required=True) if "api_key_env" in args else None
+        self._api_key = read_api_key(a.api_key_env, required=True) if a.api_key_env else None
         self._limiter = AdaptiveLimiter(self.config.concurrency, self.config.policy)
         self._transport = _Transport()
         self._rng = random.Random(0)  # back-off jitter only

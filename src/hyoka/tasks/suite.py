@@ -129,14 +129,13 @@ def chat_usable(plan: SuitePlan, backend: Any) -> bool:
         )
         plan.notes.append(note)
         plan.applied.pop("chat", None)
+        print(f"hyoka: note: {note}", file=sys.stderr)
         return False
 
 
 def report_plan(plan: SuitePlan) -> None:
-    """The skipped members and notes, one line each, on stderr (before the run starts)."""
+    """The skipped members, one line each, on stderr (before the model loads)."""
     for task, why in plan.skipped.items():
         print(f"hyoka: suite {plan.name}: skipping {task}: {why}", file=sys.stderr)
     for task in plan.unavailable:
         print(f"hyoka: suite {plan.name}: skipping {task}: not available in hyoka yet", file=sys.stderr)
-    for note in plan.notes:
-        print(f"hyoka: note: {note}", file=sys.stderr)
