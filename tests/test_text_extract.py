@@ -37,6 +37,7 @@ def test_every_documented_extractor_is_registered() -> None:
         "yes_no",
         "code_block",
         "delete",
+        "answer_span",
     }
 
 

@@ -53,12 +53,25 @@ def cmd_run(args: argparse.Namespace) -> int:
     task_names = [t.strip() for t in args.tasks.split(",") if t.strip()]
     if not task_names:
         raise HyokaError("--tasks: give at least one task or group (see `hyoka tasks`)")
+    # --- suites (hyoka.tasks.suite): suite settings under the user's, members without data skipped
+    from hyoka.tasks import suite as suites
+
+    suite_config = suites.find_suite(registry, task_names)
+    plan = suites.plan_suite(registry, suite_config) if suite_config is not None else None
+    use_chat = bool(args.chat)
+    if plan is not None:
+        resolved.gen_overrides, resolved.system_prompt, use_chat = suites.apply_settings(
+            plan, gen=resolved.gen_overrides, system_prompt=resolved.system_prompt, chat=use_chat
+        )
+        task_names = plan.tasks
+        suites.report_plan(plan)  # the members skipped, and why, before anything runs
+    # --- end suites ---
     options = RunOptions(
         tasks=task_names,
         output=Path(args.output) if args.output else default_output,
         limit=args.limit,
         prompt=PromptOptions(num_fewshot=args.num_fewshot, system_prompt=resolved.system_prompt, fewshot_style=args.fewshot_style),
-        use_chat_template=args.chat,
+        use_chat_template=use_chat,
         gen_overrides=resolved.gen_overrides,
         repeats=args.repeats,
         show_progress=not args.quiet,
@@ -77,6 +90,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     backend = judge_backend = None
     try:
         backend = load_backend(spec, log_dir=options.output)  # managed servers log into the run folder
+        if plan is not None:  # a suite's chat setting degrades, with a note, for a model without a template
+            if options.use_chat_template and not args.chat:
+                options.use_chat_template = suites.chat_usable(plan, backend)
+            options.settings = {**(options.settings or {}), "suite": plan.summary()}
         judge_backend = judging.load_judge_backend(judge, spec, backend, log_dir=options.output) if judge else None
         context = judging.scoring_context(judge, judge_backend, cache, show_progress=not args.quiet)
         outcome = run_evaluation(registry, backend, cache, options, context)
