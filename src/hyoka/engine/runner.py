@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from hyoka.core.types import GenerateResult, LoglikelihoodResult, Result
-from hyoka.engine.cache import RequestCache
+from hyoka.engine.cache import NullCache, RequestCache
 from hyoka.engine.executor import ExecutionStats, PendingRequest, execute
 from hyoka.engine.requests import TaskRequests
 from hyoka.engine.scoring import DocResults, TaskScorer, metric_labels, run_metrics_json
@@ -83,7 +83,7 @@ def run_evaluation(
     task_names = registry.resolve(options.tasks)
     check_categories(registry, task_names)
     earlier = _earlier_results(options.output, backend, keep=lambda t: t not in task_names)
-    context = context or ScoringContext(cache_dir=None if cache.path == Path("/dev/null") else cache.path.parent)
+    context = context or ScoringContext(cache_dir=None if isinstance(cache, NullCache) else cache.path.parent)
     plans = [plan_task(registry.tasks[name].config, backend, options) for name in task_names]
     for plan in plans:
         plan.scorer.check(context)
