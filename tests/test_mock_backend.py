@@ -137,5 +137,5 @@ def test_bad_mock_arguments_exit_2_with_one_line(tmp_path: Path) -> None:
     )  # fmt: skip
     assert out.returncode == 2
     assert out.stderr.strip().splitlines() == [
-        "hyoka: error: mock: --model-args error_every=0: must be an integer >= 1 (every K-th request fails (K >= 1))"
+        "hyoka: error: --model-args error_every: must be >= 1 (got '0')"
     ]

@@ -102,6 +102,8 @@ def run_evaluation(
     metrics = run_metrics_json(registry, {**earlier.results, **results})
     write_json(options.output / METRICS_FILE, metrics)
     summary = _summary(backend, options, {**earlier.provenance, **provenance}, totals, started)
+    if context.judge is not None:  # who judged, with which settings, at what cost (judged tasks)
+        summary["judge"] = context.judge.summary()
     write_json(options.output / SUMMARY_FILE, summary)
     return RunOutcome(options.output, metrics, totals)
 

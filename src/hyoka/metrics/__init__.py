@@ -18,6 +18,7 @@ from hyoka.metrics import exact_match as _exact_match  # noqa: F401  (registrati
 from hyoka.metrics import llmjp_char_f1 as _llmjp_char_f1  # noqa: F401  (registration)
 from hyoka.metrics import numeric as _numeric  # noqa: F401  (registration)
 from hyoka.metrics import set_f1 as _set_f1  # noqa: F401  (registration)
+from hyoka.metrics import judge as _judge  # noqa: F401  (registration)
 
 __all__ = [
     "METRICS",

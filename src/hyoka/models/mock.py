@@ -47,6 +47,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
+from pydantic import Field
+
 from hyoka.core.types import (
     GenerateRequest,
     GenerateResult,
@@ -58,23 +60,24 @@ from hyoka.core.types import (
     sha256_text,
 )
 from hyoka.errors import ModelSpecError
+from hyoka.models.args import BackendArgs, validate_args
 from hyoka.models.base import Backend
 from hyoka.models.chat_template import load_template_arg, template_hash
 
-KNOWN_ARGS = {
-    "script": "JSONL file of scripted answers (see hyoka.models.mock)",
-    "reply": "text of every unscripted generated answer (default 'mock answer')",
-    "echo": "true: unscripted answers repeat the rendered prompt",
-    "reasoning": "reasoning text attached to every generated answer",
-    "error_every": "every K-th request fails (K >= 1)",
-    "error": "the injected error, 'reason: detail'",
-    "chat_template": "Jinja2 chat template file (for --chat)",
-    "batch_size": "requests per batch (default 16)",
-    "delay": "seconds to wait per batch (default 0)",
-}
+class MockArgs(BackendArgs):
+    script: str | None = Field(default=None, description="JSONL file of scripted answers (see hyoka.models.mock)")
+    reply: str = Field(default="mock answer", description="text of every unscripted generated answer")
+    echo: bool = Field(default=False, description="true: unscripted answers repeat the rendered prompt")
+    reasoning: str | None = Field(default=None, description="reasoning text attached to every generated answer")
+    error_every: int | None = Field(default=None, ge=1, description="every K-th request fails")
+    error: str | None = Field(default=None, description="the injected error, 'reason: detail'")
+    chat_template: str | None = Field(default=None, description="Jinja2 chat template file (for --chat)")
+    batch_size: int = Field(default=16, ge=1, description="requests per batch")
+    delay: float = Field(default=0.0, ge=0, description="seconds to wait per batch (lets a test interrupt a run)")
+
+
 #: arguments that change answers: part of the identity (error injection is not: never cached)
 IDENTITY_ARGS = ("reply", "echo", "reasoning")
-DEFAULT_REPLY = "mock answer"
 SCRIPT_SHAPE = 'one object a line, e.g. {"doc_id": 0, "output": "..."}, {"prompt": "...", "output": "..."}, {"pattern": "regex", "output": "..."}'
 
 
@@ -90,29 +93,29 @@ class ScriptEntry:
 
 class MockBackend(Backend):
     kind = "mock"
+    Args = MockArgs
 
-    def __init__(self, name: str, args: Mapping[str, str]) -> None:
-        unknown = sorted(set(args) - set(KNOWN_ARGS))
-        if unknown:
-            raise ModelSpecError(f"mock: unknown --model-args {unknown}; known: {sorted(KNOWN_ARGS)}")
+    def __init__(self, name: str, args: Mapping[str, Any] | MockArgs) -> None:
+        a = validate_args(MockArgs, args, source="--model-args")
         self.name = name or "mock"
-        self.reply = args.get("reply", DEFAULT_REPLY)
-        self.echo = _flag(args, "echo")
-        self.reasoning = args.get("reasoning") or None
-        self.error_every = _int_arg(args, "error_every", 0, minimum=1)
-        self.error = args.get("error") or f"mock_error: injected failure (error_every={self.error_every})"
-        self.batch_size = _int_arg(args, "batch_size", 16, minimum=1)
-        self.delay = _float_arg(args, "delay", 0.0)
-        self._template = load_template_arg(args.get("chat_template"))
-        self.script_path = Path(args["script"]).expanduser() if args.get("script") else None
+        self.reply = a.reply
+        self.echo = a.echo
+        self.reasoning = a.reasoning or None
+        self.error_every = a.error_every or 0
+        self.error = a.error or f"mock_error: injected failure (error_every={self.error_every})"
+        self.batch_size = a.batch_size
+        self.delay = a.delay
+        self._template = load_template_arg(a.chat_template)
+        self.script_path = Path(a.script).expanduser() if a.script else None
         self.script = load_script(self.script_path) if self.script_path else Script()
         script_hash = sha256_text(self.script_path.read_text(encoding="utf-8")) if self.script_path else "none"
+        given = a.given()
         self._identity = ModelIdentity(
             backend=self.kind,
             name=self.name,
             weights_hash=script_hash,
             template_hash=template_hash(self._template),
-            settings=tuple(sorted((k, args[k]) for k in IDENTITY_ARGS if k in args)),
+            settings=tuple(sorted((k, _text(given[k])) for k in IDENTITY_ARGS if k in given)),
         )
         #: every request received, in order (tests count and inspect model calls)
         self.requests: list[Request] = []
@@ -336,37 +339,5 @@ def _numbers(values: Any) -> bool:
     return items is not None and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in items)
 
 
-# -- argument parsing (until backends declare typed arguments) -----------------------------------
-
-
-def _flag(args: Mapping[str, str], key: str) -> bool:
-    raw = args.get(key, "false").strip().lower()
-    if raw in ("1", "true", "yes", "on"):
-        return True
-    if raw in ("0", "false", "no", "off", ""):
-        return False
-    raise ModelSpecError(f"mock: --model-args {key}={args[key]}: write true or false")
-
-
-def _int_arg(args: Mapping[str, str], key: str, default: int, *, minimum: int) -> int:
-    if key not in args:
-        return default
-    try:
-        value = int(args[key])
-    except ValueError:
-        value = minimum - 1
-    if value < minimum:
-        raise ModelSpecError(f"mock: --model-args {key}={args[key]}: must be an integer >= {minimum} ({KNOWN_ARGS[key]})")
-    return value
-
-
-def _float_arg(args: Mapping[str, str], key: str, default: float) -> float:
-    if key not in args:
-        return default
-    try:
-        value = float(args[key])
-    except ValueError:
-        value = -1.0
-    if not value >= 0:
-        raise ModelSpecError(f"mock: --model-args {key}={args[key]}: must be a number of seconds >= 0")
-    return value
+def _text(value: Any) -> str:
+    return ("true" if value else "false") if isinstance(value, bool) else str(value)

@@ -29,6 +29,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from hyoka.errors import HyokaError
+from hyoka.models.args import GenerationOverrides, error_parts
 
 API_BACKENDS = {"openai", "llamacpp-server", "vllm"}
 _NAME = r"^[A-Za-z0-9_.\-]+$"
@@ -42,13 +43,8 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class GenerationSettings(_Strict):
-    max_tokens: int | None = Field(default=None, gt=0)
-    temperature: float | None = Field(default=None, ge=0)
-    top_p: float | None = Field(default=None, gt=0, le=1)
-    seed: int | None = None
-    stop: list[str] | None = None
-    n: int | None = Field(default=None, gt=0)
+#: the generation block is the same model `--gen` is checked against (ranges in one place)
+GenerationSettings = GenerationOverrides
 
 
 class ReasoningSettings(_Strict):
@@ -95,10 +91,8 @@ def load_settings(path: Path) -> ModelSettings:
     try:
         data = SettingsFile.model_validate(loaded)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        where = ".".join(str(p) for p in err["loc"]) or "(top level)"
-        fields = ", ".join(SettingsFile.model_fields)
-        raise SettingsError(f"{path}: field '{where}': {err['msg']} (fields: {fields})") from None
+        where, message = error_parts(SettingsFile, exc)
+        raise SettingsError(f"{path}: field '{where}': {message} (fields: {', '.join(SettingsFile.model_fields)})") from None
     name = data.name or path.stem
     if not re.match(_NAME, name):
         raise SettingsError(f"{path}: settings name '{name}' may only use letters, digits, '_', '-', '.'; set name:")
@@ -149,7 +143,11 @@ def resolve_settings(
         if data.system_message is not None:
             system = data.system_message
             sources["system_prompt"] = "model_settings"
-        for key, value in {**{k: _arg(v) for k, v in data.model_args.items()}, **_api_args(settings, backend)}.items():
+        file_args = {**{k: _arg(v) for k, v in data.model_args.items()}, **_api_args(settings, backend)}
+        from hyoka.models.registry import check_model_args
+
+        check_model_args(backend, file_args, source=f"{settings.path}: model_args")
+        for key, value in file_args.items():
             model_args[key] = value
             sources[f"model_args.{key}"] = "model_settings"
     for key, value in cli_gen.items():
