@@ -27,7 +27,7 @@ from hyoka.results.provenance import run_header
 from hyoka.results.run_dir import (
     METRICS_FILE,
     SUMMARY_FILE,
-    prepare_run_dir,
+    check_output_dir,
     read_json_file,
     read_task_results,
     samples_file,
@@ -79,7 +79,7 @@ def run_evaluation(
     registry: Registry, backend: Backend, cache: RequestCache, options: RunOptions, context: ScoringContext | None = None
 ) -> RunOutcome:
     started = time.time()
-    prepare_run_dir(options.output)
+    check_output_dir(options.output)
     task_names = registry.resolve(options.tasks)
     check_categories(registry, task_names)
     earlier = _earlier_results(options.output, backend, keep=lambda t: t not in task_names)
