@@ -78,6 +78,9 @@ def test_position_bias_is_a_tie_and_garbage_is_counted_not_scored(data: Path, tm
     metrics, _ = _run(capsys, tmp_path, "--tasks", "ja_vicuna_qa", "--judge-args", "retries=1", judge_script=garbage)
     m = metrics["tasks"]["ja_vicuna_qa"]["metrics"]["win_rate_adjusted"]
     assert m["n"] == 0 and m["failed"] == 3 and m["failures"] == {"no_verdict": 3}
+    # a later run into the same folder keeps the judged task, its failures included
+    metrics, _ = _run(capsys, tmp_path, "--tasks", "demo_ja")
+    assert metrics["tasks"]["ja_vicuna_qa"]["metrics"]["win_rate_adjusted"]["failures"] == {"no_verdict": 3}
 
 
 def test_rakuda_last_digit_verdicts(data: Path, tmp_path: Path, capsys: CapSys) -> None:
