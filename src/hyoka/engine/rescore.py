@@ -25,6 +25,7 @@ from typing import Any
 
 from hyoka.core.types import GenerateResult, LoglikelihoodResult, Result
 from hyoka.engine.scoring import DocResults, SampleRecord, run_metrics_json, score_task
+from hyoka.metrics.base import ScoringContext
 from hyoka.data.readers import read_jsonl_objects
 from hyoka.errors import HyokaError
 from hyoka.models.base import render_plain
@@ -283,7 +284,8 @@ def _build_options(options: RescoreOptions, rows: list[tuple[int, dict[str, Any]
     return options.prompt
 
 
-def rescore(registry: Registry, options: RescoreOptions) -> RescoreOutcome:
+def rescore(registry: Registry, options: RescoreOptions, context: ScoringContext | None = None) -> RescoreOutcome:
+    """`context`: run-level services for the metrics (the judge of a judged task)."""
     if options.task not in registry.tasks:
         registry.resolve([options.task])  # raises with suggestions
         raise RescoreError(f"--task {options.task}: a group; `hyoka score` takes one task (the file holds one task)")
@@ -293,7 +295,7 @@ def rescore(registry: Registry, options: RescoreOptions) -> RescoreOutcome:
     response_field = pick_response_field(options.samples, rows, options.response_field)
     samples = task.build_samples(limit=None, options=_build_options(options, rows))
     matched, matched_by = match_rows(options.samples, rows, task, samples, options)
-    outcome = score_task(config, _documents(options.samples, matched, samples, config, response_field))
+    outcome = score_task(config, _documents(options.samples, matched, samples, config, response_field), context)
     _keep_row_fields(outcome.records, matched)
     metrics_json = run_metrics_json(registry, {config.name: outcome.task_result()})
     if options.output is not None:
