@@ -31,7 +31,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from hyoka.engine.runner import RunOptions, run_evaluation
     from hyoka.judge import spec as judging
     from hyoka.models.args import parse_gen
-    from hyoka.models.registry import ModelSpec, check_model_args, load_backend, parse_model_spec
+    from hyoka.models.registry import ModelSpec, load_backend, parse_model_spec
     from hyoka.models.settings import load_settings, resolve_settings, results_path
     from hyoka.results.table import results_table
     from hyoka.tasks.registry import load_registry
@@ -44,7 +44,6 @@ def cmd_run(args: argparse.Namespace) -> int:
         model_settings, backend=spec.backend, cli_gen=parse_gen(args.gen, allowed=RUN_GEN_KEYS),
         cli_system_prompt=args.system_prompt, cli_model_args=spec.args,
     )
-    check_model_args(spec.backend, resolved.model_args, source="--model-args (with --settings)")
     spec = ModelSpec(spec.backend, spec.name, resolved.model_args)
     default_output = (
         results_path(spec.backend, spec.name, spec.args, resolved.name) if model_settings else _default_output(args.model)
@@ -54,17 +53,31 @@ def cmd_run(args: argparse.Namespace) -> int:
     task_names = [t.strip() for t in args.tasks.split(",") if t.strip()]
     if not task_names:
         raise HyokaError("--tasks: give at least one task or group (see `hyoka tasks`)")
+    # --- suites (hyoka.tasks.suite): suite settings under the user's, members without data skipped
+    from hyoka.tasks import suite as suites
+
+    suite_config = suites.find_suite(registry, task_names)
+    plan = suites.plan_suite(registry, suite_config) if suite_config is not None else None
+    use_chat = bool(args.chat)
+    if plan is not None:
+        resolved.gen_overrides, resolved.system_prompt, use_chat = suites.apply_settings(
+            plan, gen=resolved.gen_overrides, system_prompt=resolved.system_prompt, chat=use_chat
+        )
+        task_names = plan.tasks
+        suites.report_plan(plan)  # the members skipped, and why, before anything runs
+    # --- end suites ---
     options = RunOptions(
         tasks=task_names,
         output=Path(args.output) if args.output else default_output,
         limit=args.limit,
         prompt=PromptOptions(num_fewshot=args.num_fewshot, system_prompt=resolved.system_prompt, fewshot_style=args.fewshot_style),
-        use_chat_template=args.chat,
+        use_chat_template=use_chat,
         gen_overrides=resolved.gen_overrides,
         repeats=args.repeats,
         show_progress=not args.quiet,
         model_spec=spec.display,
         settings=resolved.summary(),
+        unsafe_exec=args.unsafe_exec,
     )
     # every task, its prompts and the output folder are checked before the model loads
     preflight_run(
@@ -77,8 +90,16 @@ def cmd_run(args: argparse.Namespace) -> int:
     backend = judge_backend = None
     try:
         backend = load_backend(spec, log_dir=options.output)  # managed servers log into the run folder
-        judge_backend = judging.load_judge_backend(judge, spec, backend, log_dir=options.output) if judge else None
-        context = judging.scoring_context(judge, judge_backend, cache, show_progress=not args.quiet)
+        if plan is not None:  # a suite's chat setting degrades, with a note, for a model without a template
+            if options.use_chat_template and not args.chat:
+                options.use_chat_template = suites.chat_usable(plan, backend)
+            options.settings = {**(options.settings or {}), "suite": plan.summary()}
+        context = None  # the runner's own, unless a judge joins it
+        if judge is not None:
+            judge_backend = judging.load_judge_backend(judge, spec, backend, log_dir=options.output)
+            context = judging.scoring_context(
+                judge, judge_backend, cache, show_progress=not args.quiet, unsafe_exec=options.unsafe_exec
+            )
         outcome = run_evaluation(registry, backend, cache, options, context)
     finally:
         judging.close_all(backend, judge_backend)
@@ -89,7 +110,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         f"\n{s.requests} requests: {s.cache_hits} from cache, {s.model_calls} model calls, {s.errors} errors "
         f"in {s.seconds:.1f}s"
     )
-    judged = context.judge.judge.stats if context.judge is not None else None
+    judged = context.judge.judge.stats if context is not None and context.judge is not None else None
     if judged is not None:
         print(f"judge: {judged.requests} requests, {judged.cache_hits} from cache, {judged.model_calls} model calls, {judged.errors} errors")
     print(f"results: {outcome.run_dir}")
@@ -98,16 +119,16 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_tasks(args: argparse.Namespace) -> int:
-    from hyoka.results.table import format_rows
+    from hyoka.results.table import format_table
     from hyoka.tasks.registry import load_registry
 
     registry = load_registry([Path(p) for p in args.include_path])
-    rows = [("name", "lang", "formulation", "docs", "groups")]
+    rows = []
     for name, spec in sorted(registry.tasks.items()):
         c = spec.config
         groups = ",".join(c.groups) + (" (opt-in)" if c.opt_in else "")
         rows.append((name, c.language, c.formulation, str(c.num_docs or "?"), groups))
-    print(format_rows(rows))
+    print(format_table(("name", "lang", "formulation", "docs", "groups"), rows, rule=False))
     if registry.groups:
         print("\ngroups: " + ", ".join(sorted(registry.groups)))
     return 0
@@ -156,22 +177,23 @@ def cmd_score(args: argparse.Namespace) -> int:
     judge = judging.parse_judge_spec(args.judge, args.judge_args) if args.judge else None  # re-judge (docs/judge.md)
     judging.check_judge_use(judge, [registry.tasks[args.task].config] if args.task in registry.tasks else [])
     cache = NullCache() if judge is None else RequestCache(cache_dir() / "requests.sqlite")
-    judge_backend = None
+    judge_backend = context = None
     try:
-        judge_backend = judging.load_judge_backend(judge, None, None, log_dir=options.output) if judge else None
-        context = judging.scoring_context(judge, judge_backend, cache, show_progress=True)
+        if judge is not None:
+            judge_backend = judging.load_judge_backend(judge, None, None, log_dir=options.output)
+            context = judging.scoring_context(judge, judge_backend, cache, show_progress=True)
         outcome = rescore(registry, options, context)
     finally:
         judging.close_all(judge_backend)
         cache.close()
     print(results_table(outcome.metrics))
     print(f"\n{len(outcome.records)} outputs matched by {outcome.matched_by}, read from '{outcome.response_field}'")
-    if context.judge is not None:
-        j = context.judge.judge.stats
-        print(f"judge: {j.requests} requests, {j.cache_hits} from cache, {j.model_calls} model calls, {j.errors} errors")
+    judged = context.judge.judge.stats if context is not None and context.judge is not None else None
+    if judged is not None:
+        print(f"judge: {judged.requests} requests, {judged.cache_hits} from cache, {judged.model_calls} model calls, {judged.errors} errors")
     if options.output is not None:
         print(f"results: {options.output}")
-    return 1 if context.judge is not None and context.judge.judge.stats.errors else 0
+    return 1 if judged is not None and judged.errors else 0
 
 
 def _add_score_parser(sub: Any) -> None:
@@ -217,6 +239,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--settings", metavar="FILE", help="model settings YAML (system message, generation, max_n, reasoning)")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
     add_judge_arguments(run, required=False)  # --judge, --judge-args: judged tasks (docs/judge.md)
+    run.add_argument("--unsafe-exec", action="store_true", help="run model-written code without bubblewrap where it cannot run (docs/sandbox.md); recorded in the summary")
     run.set_defaults(func=cmd_run)
 
     tasks = sub.add_parser("tasks", help="list tasks and groups")

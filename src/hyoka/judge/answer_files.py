@@ -23,9 +23,9 @@ from typing import Any, Iterable, Union
 
 from hyoka.data.files import sha256_file
 from hyoka.data.readers import read_jsonl_objects
+from hyoka.core.types import GenerateResult
 from hyoka.errors import HyokaError
 from hyoka.results.run_dir import write_jsonl
-from hyoka.text.extract import split_reasoning
 
 
 class AnswerFileError(HyokaError):
@@ -89,13 +89,13 @@ def _sample(choice: Any, path: Path, lineno: int, index: int) -> Sample:
     # hyoka writes a sample whose generation failed with its error and fewer turns
     if (not turns and error is None) or not all(isinstance(t, str) for t in turns):
         raise _fail(path, lineno, f"choices[{index}].turns must be a non-empty list of strings")
-    split = [split_reasoning(t) for t in turns]
     kept = choice.get("reasoning")
-    reasoning = [r for _, r in split]
-    if isinstance(kept, list) and len(kept) == len(turns):
-        # a file hyoka wrote: the turns are already clean, the reasoning is beside them
-        reasoning = [k if isinstance(k, str) else r for k, r in zip(kept, reasoning)]
-    return Sample([a for a, _ in split], reasoning, error)
+    if not (isinstance(kept, list) and len(kept) == len(turns)):
+        kept = [None] * len(turns)
+    # answers entering hyoka from a file are split as a backend splits its output (once, here);
+    # a file hyoka wrote has clean turns and the reasoning beside them
+    split = [GenerateResult.from_output(t, reasoning=k if isinstance(k, str) else None) for t, k in zip(turns, kept)]
+    return Sample([r.text for r in split], [r.reasoning for r in split], error)
 
 
 def parse_answer_object(obj: dict[str, Any], path: Path, lineno: int, default_model: str, *, numeric_ids: bool = True) -> Answer:

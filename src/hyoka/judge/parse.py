@@ -28,9 +28,10 @@ from __future__ import annotations
 
 import json
 import re
-import unicodedata
 from dataclasses import dataclass, field
 from typing import Literal
+
+from hyoka.text.normalize import nfkc
 
 Winner = Literal["A", "B", "tie"]
 
@@ -92,7 +93,7 @@ class VerdictParse:
 
 def normalise_reply(reply: str) -> str:
     """NFKC: ［［８］］ → [[8]], ８．５ → 8.5, ： → :."""
-    return unicodedata.normalize("NFKC", reply)
+    return nfkc(reply)
 
 
 def _numbers(pattern: re.Pattern[str], text: str) -> tuple[float, ...]:

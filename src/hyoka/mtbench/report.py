@@ -9,7 +9,7 @@ from typing import Any
 from hyoka.mtbench.data import CATEGORIES
 from hyoka.mtbench.items import UNANSWERED
 from hyoka.mtbench.scoring import headline_key
-from hyoka.results.table import format_rows
+from hyoka.results.table import format_table
 
 
 def task_metrics(name: str, detail: dict[str, Any], mode: str) -> dict[str, Any]:
@@ -51,7 +51,7 @@ def results_table(metrics: dict[str, Any]) -> str:
     key = headline_key(detail["mode"])
     turns = sorted(detail["turns"])
     header = ["category", *[f"turn {t}" for t in turns], "average", "/10" if single else "", "unanswered", "judge failed"]
-    rows = [header]
+    rows = []
 
     def cell(entry: dict[str, Any] | None) -> str:
         if not entry or entry.get(key) is None:
@@ -63,7 +63,7 @@ def results_table(metrics: dict[str, Any]) -> str:
         tail = f"{entry['score_10']:.4f}" if single and entry.get("score_10") is not None else ""
         rows.append([name, *[cell(per_turn.get(t)) for t in turns], cell(entry), tail,
                      str(entry.get("unanswered", 0)), str(entry.get("judge_failed", entry["failed"]))])  # fmt: skip
-    lines = [format_rows(rows, left=1, rule=True)]
+    lines = [format_table(header, rows, align="l" + "r" * (len(header) - 1))]
     calls = detail["judge_calls"]
     lines.append(f"\njudge calls: {calls['judgments']} judgments, {calls['failed']} failed, {calls['retried']} retried "
                  f"(failures: {calls['failures'] or 'none'})")  # fmt: skip
