@@ -94,8 +94,12 @@ def cmd_run(args: argparse.Namespace) -> int:
             if options.use_chat_template and not args.chat:
                 options.use_chat_template = suites.chat_usable(plan, backend)
             options.settings = {**(options.settings or {}), "suite": plan.summary()}
-        judge_backend = judging.load_judge_backend(judge, spec, backend, log_dir=options.output) if judge else None
-        context = judging.scoring_context(judge, judge_backend, cache, show_progress=not args.quiet)
+        context = None  # the runner's own, unless a judge joins it
+        if judge is not None:
+            judge_backend = judging.load_judge_backend(judge, spec, backend, log_dir=options.output)
+            context = judging.scoring_context(
+                judge, judge_backend, cache, show_progress=not args.quiet, unsafe_exec=options.unsafe_exec
+            )
         outcome = run_evaluation(registry, backend, cache, options, context)
     finally:
         judging.close_all(backend, judge_backend)
@@ -106,7 +110,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         f"\n{s.requests} requests: {s.cache_hits} from cache, {s.model_calls} model calls, {s.errors} errors "
         f"in {s.seconds:.1f}s"
     )
-    judged = context.judge.judge.stats if context.judge is not None else None
+    judged = context.judge.judge.stats if context is not None and context.judge is not None else None
     if judged is not None:
         print(f"judge: {judged.requests} requests, {judged.cache_hits} from cache, {judged.model_calls} model calls, {judged.errors} errors")
     print(f"results: {outcome.run_dir}")
@@ -152,7 +156,10 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 # --- hyoka score (re-score saved outputs; hyoka.engine.rescore) ------------------------- begin
 def cmd_score(args: argparse.Namespace) -> int:
+    from hyoka.data.files import cache_dir
+    from hyoka.engine.cache import NullCache, RequestCache
     from hyoka.engine.rescore import RescoreOptions, rescore
+    from hyoka.judge import spec as judging
     from hyoka.results.table import results_table
     from hyoka.tasks.registry import load_registry
     from hyoka.tasks.task import PromptOptions
@@ -167,12 +174,26 @@ def cmd_score(args: argparse.Namespace) -> int:
         prompt_field=args.prompt_field,
         prompt=PromptOptions(num_fewshot=args.num_fewshot, fewshot_style=args.fewshot_style),
     )
-    outcome = rescore(registry, options)
+    judge = judging.parse_judge_spec(args.judge, args.judge_args) if args.judge else None  # re-judge (docs/judge.md)
+    judging.check_judge_use(judge, [registry.tasks[args.task].config] if args.task in registry.tasks else [])
+    cache = NullCache() if judge is None else RequestCache(cache_dir() / "requests.sqlite")
+    judge_backend = context = None
+    try:
+        if judge is not None:
+            judge_backend = judging.load_judge_backend(judge, None, None, log_dir=options.output)
+            context = judging.scoring_context(judge, judge_backend, cache, show_progress=True)
+        outcome = rescore(registry, options, context)
+    finally:
+        judging.close_all(judge_backend)
+        cache.close()
     print(results_table(outcome.metrics))
     print(f"\n{len(outcome.records)} outputs matched by {outcome.matched_by}, read from '{outcome.response_field}'")
+    judged = context.judge.judge.stats if context is not None and context.judge is not None else None
+    if judged is not None:
+        print(f"judge: {judged.requests} requests, {judged.cache_hits} from cache, {judged.model_calls} model calls, {judged.errors} errors")
     if options.output is not None:
         print(f"results: {options.output}")
-    return 0
+    return 1 if judged is not None and judged.errors else 0
 
 
 def _add_score_parser(sub: Any) -> None:
@@ -186,6 +207,7 @@ def _add_score_parser(sub: Any) -> None:
     score.add_argument("--fewshot-style", choices=["inline", "turns"], help="few-shot style of the prompts")
     score.add_argument("--output", help="folder for the re-scored samples and metrics.json")
     score.add_argument("--include-path", action="append", default=[], help="folder of extra task YAML files")
+    add_judge_arguments(score, required=False)  # judged tasks are judged again (docs/judge.md)
     score.set_defaults(func=cmd_score)
 
 
