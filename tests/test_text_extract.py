@@ -36,6 +36,8 @@ def test_every_documented_extractor_is_registered() -> None:
         "strip",
         "yes_no",
         "code_block",
+        "delete",
+        "answer_span",
     }
 
 

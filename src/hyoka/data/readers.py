@@ -14,7 +14,7 @@ from typing import Any, Literal
 from hyoka.errors import DatasetError, HyokaError
 
 Doc = dict[str, Any]
-DataFormat = Literal["json", "jsonl", "json_records", "csv", "tsv", "text"]
+DataFormat = Literal["json", "jsonl", "json_records", "csv", "tsv", "text", "parquet"]
 
 
 def read_format(path: Path, fmt: DataFormat, *, csv_header: list[str] | None = None, task: str) -> list[Doc]:
@@ -38,6 +38,8 @@ def _read_builtin_format(path: Path, fmt: DataFormat, csv_header: list[str] | No
         return data if isinstance(data, list) else [data]
     if fmt in ("csv", "tsv"):
         return _read_delimited(path, csv_header, delimiter="," if fmt == "csv" else "\t")
+    if fmt == "parquet":
+        return _read_parquet(path)
     if fmt == "text":
         return [{"text": line.rstrip("\n")} for line in path.open(encoding="utf-8") if line.strip()]
     raise ValueError(f"unknown format {fmt}")
@@ -49,6 +51,16 @@ def _read_text(path: Path) -> str:
         with gzip.open(path, "rt", encoding="utf-8-sig") as f:
             return f.read()
     return path.read_text(encoding="utf-8-sig")
+def _read_parquet(path: Path) -> list[Doc]:
+    """Rows of a parquet file as dicts (nested lists and structs become lists and dicts)."""
+    try:
+        import pyarrow.parquet as pq
+    except ImportError:
+        raise DatasetError(f"{path}: reading parquet needs pyarrow (pip install 'hyoka[hub]')") from None
+    try:
+        return pq.read_table(path).to_pylist()
+    except OSError as exc:  # pyarrow's ArrowInvalid is an OSError/ValueError subclass
+        raise ValueError(str(exc).splitlines()[0]) from None
 
 
 def _read_delimited(path: Path, csv_header: list[str] | None, *, delimiter: str) -> list[Doc]:

@@ -24,6 +24,7 @@ from hyoka.metrics.base import ScoringContext
 from hyoka.models.base import Backend
 from hyoka.results.aggregate import TaskResult, category_metric_problems
 from hyoka.results.provenance import run_header
+from hyoka.results.aggregated import write_aggregated
 from hyoka.results.run_dir import (
     METRICS_FILE,
     SUMMARY_FILE,
@@ -106,7 +107,10 @@ def run_evaluation(
     metrics = run_metrics_json(registry, {**earlier.results, **results})
     write_json(options.output / METRICS_FILE, metrics)
     summary = _summary(backend, options, {**earlier.provenance, **provenance}, totals, started)
+    if context.judge is not None:  # who judged, with which settings, at what cost (judged tasks)
+        summary["judge"] = context.judge.summary()
     write_json(options.output / SUMMARY_FILE, summary)
+    write_aggregated(options.output, registry, metrics, summary)  # aggregated_results.json (docs/results.md)
     return RunOutcome(options.output, metrics, totals)
 
 
