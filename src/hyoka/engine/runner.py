@@ -10,7 +10,7 @@ that it does not run again: metrics.json and summary.json hold both.
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -86,9 +86,9 @@ def run_evaluation(
     task_names = registry.resolve(options.tasks)
     check_categories(registry, task_names)
     earlier = _earlier_results(options.output, backend, keep=lambda t: t not in task_names)
-    context = context or ScoringContext(
-        cache_dir=None if cache.path == Path("/dev/null") else cache.path.parent, unsafe_exec=options.unsafe_exec
-    )
+    context = context or ScoringContext(cache_dir=None if cache.path == Path("/dev/null") else cache.path.parent)
+    if options.unsafe_exec:  # --unsafe-exec reaches the code metric whoever built the context
+        context = replace(context, unsafe_exec=True)
     plans = [plan_task(registry.tasks[name].config, backend, options) for name in task_names]
     for plan in plans:
         plan.scorer.check(context)
