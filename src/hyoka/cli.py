@@ -157,7 +157,7 @@ def cmd_show(args: argparse.Namespace) -> int:
 # --- hyoka score (re-score saved outputs; hyoka.engine.rescore) ------------------------- begin
 def cmd_score(args: argparse.Namespace) -> int:
     from hyoka.data.files import cache_dir
-    from hyoka.engine.cache import NullCache, RequestCache
+    from hyoka.cache import NullCache, RequestCache
     from hyoka.engine.rescore import RescoreOptions, rescore
     from hyoka.judge import spec as judging
     from hyoka.results.table import results_table
