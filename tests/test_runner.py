@@ -127,8 +127,8 @@ def test_rescoring_n_outputs_reproduces_the_run(task_dir: Path, tmp_path: Path) 
         (["--tasks", "demo_ja", "--repeats", "2"], "task 'demo_ja' scores choices by log-likelihood"),
         (["--tasks", "tiny_gen", "--gen", "n=2", "--repeats", "3"], "--gen n=2 and --repeats 3 ask for different output counts"),
         (["--tasks", "tiny_gen", "--repeats", "0"], "--repeats 0: give a number of outputs per document >= 1"),
-        (["--tasks", "tiny_gen", "--gen", "top_p=5"], "generation setting top_p=5.0: must be a number in (0, 1]"),
-        (["--tasks", "tiny_gen,demo_ja", "--gen", "temperature=-1"], "generation setting temperature=-1"),
+        (["--tasks", "tiny_gen", "--gen", "top_p=5"], "--gen top_p: must be <= 1.0"),
+        (["--tasks", "tiny_gen,demo_ja", "--gen", "temperature=-1"], "--gen temperature: must be >= 0.0"),
     ],
 )
 def test_bad_run_options_fail_before_any_model_call(

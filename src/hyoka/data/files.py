@@ -139,6 +139,13 @@ def resolve_file(spec: DataFile, *, task: str, base_dir: Path | None = None) -> 
             "set HYOKA_DATA_DIR to a folder that holds it"
         )
     target = cache_dir() / "data" / spec.mirror_path
+    if spec.url.startswith("hf://"):  # a file of a hub dataset at a pinned commit (hyoka.data.hub)
+        from hyoka.data import hub
+
+        hub.download_hub_file(
+            hub.parse_hub_url(spec.url, task=task), target, expected_sha256=spec.sha256, task=task, mirrors=_dirs_text()
+        )
+        return ResolvedFile(target, spec.sha256 or sha256_file(target), f"download:{spec.url}")
     download(spec.url, target, expected_sha256=spec.sha256, task=task)
     return ResolvedFile(target, spec.sha256 or sha256_file(target), f"download:{spec.url}")
 

@@ -414,6 +414,56 @@ def _build_step(position: int, spec: Mapping[str, Any]) -> Extractor:
     return factory(**params)
 
 
+# --- code --------------------------------------------------------------------------------
+
+_FENCE = re.compile(r"^[ \t]*(`{3,}|~{3,})[ \t]*([\w+#.-]*)[^\n]*\n", re.MULTILINE)
+
+
+def fenced_blocks(text: str) -> list[tuple[str, str]]:
+    """(language, code) of each fenced block, in order. A block left open at the end (the
+    output hit max_tokens) runs to the end of the text."""
+    blocks: list[tuple[str, str]] = []
+    pos = 0
+    while True:
+        opening = _FENCE.search(text, pos)
+        if opening is None:
+            return blocks
+        fence, lang = opening.group(1), opening.group(2).lower()
+        closing = re.compile(rf"^[ \t]*{re.escape(fence[0])}{{{len(fence)},}}[ \t]*$", re.MULTILINE)
+        end = closing.search(text, opening.end())
+        body = text[opening.end() : end.start() if end else len(text)]
+        blocks.append((lang, body.rstrip("\n") + "\n" if body.strip() else ""))
+        if end is None:
+            return blocks
+        pos = end.end()
+
+
+@register_extractor("code_block")
+def code_block(language: str = "python", match: Match = "first", fallback: Literal["empty", "text"] = "empty") -> Extractor:
+    """The code of a fenced block (```python … ```), as written, ending in a newline.
+
+    Blocks tagged `language` (``python``/``py`` for python) win over untagged ones, which
+    win over others. `match` picks the first or last of the best kind. An unterminated
+    block counts (generation stopped inside it). With no block at all the result is ""
+    (``fallback: empty``) or the whole text (``fallback: text``, for models that answer
+    with bare code).
+    """
+    _check_match("code_block", match)
+    if fallback not in ("empty", "text"):
+        raise TaskConfigError(f"extractor 'code_block': fallback must be 'empty' or 'text', got {fallback!r}")
+    wanted = {language.lower()} | ({"py", "python3"} if language.lower() == "python" else set())
+
+    def extract(text: str) -> str:
+        blocks = [b for b in fenced_blocks(text) if b[1]]
+        for kind in (lambda lang: lang in wanted, lambda lang: lang == "", lambda lang: True):
+            picked = [code for lang, code in blocks if kind(lang)]
+            if picked:
+                return _pick(picked, match)
+        return text if fallback == "text" and text.strip() else ""
+
+    return extract
+
+
 def build_extractor(specs: Sequence[Mapping[str, Any]]) -> Extractor:
     """One extractor applying `specs` (``{"name": ..., **params}``) in order; [] is identity.
 
@@ -427,3 +477,7 @@ def build_extractor(specs: Sequence[Mapping[str, Any]]) -> Extractor:
         return text
 
     return pipeline
+
+
+# Swallow-style answer spans register themselves (the import needs register_extractor above)
+from hyoka.text import answer_span as _answer_span  # noqa: E402,F401  (registration)
