@@ -104,7 +104,7 @@ def run_evaluation(
     write_json(options.output / METRICS_FILE, metrics)
     summary = _summary(backend, options, {**earlier.provenance, **provenance}, totals, started)
     write_json(options.output / SUMMARY_FILE, summary)
-    write_aggregated(options.output, registry, metrics, summary)  # aggregated_results.json (docs/results.md)
+    write_aggregated(options.output, metrics, summary)  # aggregated_results.json (docs/results.md)
     return RunOutcome(options.output, metrics, totals)
 
 

@@ -39,8 +39,12 @@ class SuitePlan:
     applied: dict[str, Any] = field(default_factory=dict)
 
     def summary(self) -> dict[str, Any]:
+        """What the run records (summary.json settings.suite), and all aggregated_results.json
+        needs to form the suite's scores."""
+        scores = self.config.scores or {}
         return {
             "name": self.name,
+            "scores": {k: v.model_dump() for k, v in scores.items()},
             "applied_settings": self.applied,
             "skipped": self.skipped,
             "unavailable": self.unavailable,
@@ -116,7 +120,7 @@ def apply_settings(
 
 def chat_usable(plan: SuitePlan, backend: Any) -> bool:
     """Whether the chat template the suite asked for can be applied; if not, a note."""
-    from hyoka.models.base import Message
+    from hyoka.core.types import Message
 
     try:
         backend.apply_chat_template([Message("user", "x")])
