@@ -14,8 +14,11 @@ $(VENV)/.setup-demo: pyproject.toml
 	touch $@
 
 $(VENV)/.setup-dev: pyproject.toml $(VENV)/.setup-demo
+	@# bubblewrap: the sandbox for model-written code (docs/sandbox.md); only where missing and apt exists
+	@command -v bwrap >/dev/null || ! command -v apt-get >/dev/null || \
+		(apt-get update -qq && apt-get install -y -qq bubblewrap) || echo "warning: could not install bubblewrap"
 	$(PY) -m pip install -q torch==2.13.0
-	$(PY) -m pip install -q -e '.[demo,hf,api,test,hub,swallow,litellm]' accelerate
+	$(PY) -m pip install -q -e '.[demo,hf,api,ifeval,test,hub,swallow,litellm]' accelerate
 	touch $@
 
 setup: $(VENV)/.setup-demo

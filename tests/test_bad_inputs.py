@@ -85,6 +85,17 @@ def test_validate_rejects_what_run_rejects(case: Path, tmp_path: Path, capsys: p
     assert code == 1 and expect in problems, problems
 
 
+@pytest.mark.parametrize("name", ["raising_doc_to_text", "group_cycle"])
+def test_task_file_problems_through_the_real_command(name: str, tmp_path: Path) -> None:
+    """The same cases as above, as a user meets them: a separate `hyoka` process."""
+    case = BAD / f"{name}.yaml"
+    folder = _isolated(case, tmp_path / "tasks")
+    result = run_cli("run", "mock:", "--tasks", _header(case, "run"), "--include-path", str(folder), "--output", str(tmp_path / "o"))
+    one_line(result, _header(case, "expect"))
+    result = run_cli("validate", str(folder))
+    assert result.returncode == 1 and "Traceback" not in result.stderr and _header(case, "expect") in result.stderr
+
+
 def test_validate_a_folder_and_a_good_task_with_data_beside_it(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["validate", str(LOCAL)]) == 0
     assert "local_qa.yaml: ok (1 entry)" in capsys.readouterr().out

@@ -54,6 +54,8 @@ class RunOptions:
     model_spec: str = ""
     #: resolved model settings and where each value came from (hyoka.models.settings), for the summary
     settings: dict[str, Any] | None = None
+    #: --unsafe-exec: model-written code may run without the sandbox where bubblewrap cannot run
+    unsafe_exec: bool = False
 
 
 @dataclass
@@ -84,7 +86,9 @@ def run_evaluation(
     task_names = registry.resolve(options.tasks)
     check_categories(registry, task_names)
     earlier = _earlier_results(options.output, backend, keep=lambda t: t not in task_names)
-    context = context or ScoringContext(cache_dir=None if cache.path == Path("/dev/null") else cache.path.parent)
+    context = context or ScoringContext(
+        cache_dir=None if cache.path == Path("/dev/null") else cache.path.parent, unsafe_exec=options.unsafe_exec
+    )
     plans = [plan_task(registry.tasks[name].config, backend, options) for name in task_names]
     for plan in plans:
         plan.scorer.check(context)
@@ -103,6 +107,8 @@ def run_evaluation(
     metrics = run_metrics_json(registry, {**earlier.results, **results})
     write_json(options.output / METRICS_FILE, metrics)
     summary = _summary(backend, options, {**earlier.provenance, **provenance}, totals, started)
+    if context.judge is not None:  # who judged, with which settings, at what cost (judged tasks)
+        summary["judge"] = context.judge.summary()
     write_json(options.output / SUMMARY_FILE, summary)
     write_aggregated(options.output, metrics, summary)  # aggregated_results.json (docs/results.md)
     return RunOutcome(options.output, metrics, totals)
@@ -221,6 +227,7 @@ def _summary(
         "limit": options.limit,
         "generation_overrides": options.gen_overrides,
         "repeats": options.repeats,
+        "unsafe_exec": options.unsafe_exec,
         "execution": asdict(totals),
         # API backends: retries by reason, token usage, cost (absent for local backends)
         "transport": backend.transport_stats() if hasattr(backend, "transport_stats") else None,

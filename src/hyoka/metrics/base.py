@@ -51,6 +51,10 @@ class MetricValue:
     value: float
     stderr: float | None
     n: int
+    #: documents the metric could not score (e.g. no usable judge verdict), left out of `n`
+    failed: int = 0
+    #: their reasons, with counts
+    failures: Mapping[str, int] | None = None
 
 
 def mean_and_stderr(values: Sequence[float]) -> MetricValue:

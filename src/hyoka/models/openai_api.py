@@ -40,7 +40,7 @@ from hyoka.models.base import (
     ModelIdentity,
 )
 from hyoka.models.tokenization import split_context_continuation
-from hyoka.text.extract import split_reasoning
+from hyoka.core.reasoning import split_reasoning
 
 ApiKind = Literal["chat", "completions"]
 

@@ -6,8 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from hyoka.judge.mtbench_data import CATEGORIES
-from hyoka.judge.scoring import headline_key
+from hyoka.mtbench.data import CATEGORIES
+from hyoka.mtbench.items import UNANSWERED
+from hyoka.mtbench.scoring import headline_key
+from hyoka.results.table import format_table
 
 
 def task_metrics(name: str, detail: dict[str, Any], mode: str) -> dict[str, Any]:
@@ -16,7 +18,8 @@ def task_metrics(name: str, detail: dict[str, Any], mode: str) -> dict[str, Any]
 
     def row(entry: dict[str, Any]) -> dict[str, Any]:
         value = entry["score"] if mode == "single" else entry.get("win_rate_adjusted")
-        return {"value": value, "stderr": entry["stderr"], "n": entry["n"], "failed": entry["failed"]}
+        return {"value": value, "stderr": entry["stderr"], "n": entry["n"], "failed": entry["failed"],
+                "unanswered": entry["unanswered"], "judge_failed": entry["judge_failed"]}  # fmt: skip
 
     metrics = {metric: row(detail["overall"])}
     if mode == "single":
@@ -30,7 +33,7 @@ def task_metrics(name: str, detail: dict[str, Any], mode: str) -> dict[str, Any]
 
 def radar(detail: dict[str, Any], mode: str, stem: Path, model_id: str) -> list[Path]:
     """The radar chart of the category scores (`stem`.png and `stem`.svg)."""
-    from hyoka.judge.radar import radar_chart
+    from hyoka.mtbench.radar import radar_chart
 
     key = headline_key(mode)
     values = {c: detail["categories"].get(c, {}).get(key) for c in CATEGORIES}
@@ -41,13 +44,14 @@ def radar(detail: dict[str, Any], mode: str, stem: Path, model_id: str) -> list[
 
 
 def results_table(metrics: dict[str, Any]) -> str:
-    """Category × turn table with failures beside every score (printed after a run)."""
+    """Category × turn table (printed after a run). Beside every row: the items left unjudged
+    because there was no answer (`unanswered`) apart from those the judge failed on."""
     detail = metrics["mtbench"]
     single = detail["mode"] == "single"
     key = headline_key(detail["mode"])
     turns = sorted(detail["turns"])
-    header = ["category", *[f"turn {t}" for t in turns], "average", "/10" if single else "", "failed"]
-    rows = [header]
+    header = ["category", *[f"turn {t}" for t in turns], "average", "/10" if single else "", "unanswered", "judge failed"]
+    rows = []
 
     def cell(entry: dict[str, Any] | None) -> str:
         if not entry or entry.get(key) is None:
@@ -57,13 +61,15 @@ def results_table(metrics: dict[str, Any]) -> str:
     for name, entry in [*detail["categories"].items(), ("overall", detail["overall"])]:
         per_turn = entry.get("turns", detail["turns"] if name == "overall" else {})
         tail = f"{entry['score_10']:.4f}" if single and entry.get("score_10") is not None else ""
-        rows.append([name, *[cell(per_turn.get(t)) for t in turns], cell(entry), tail, str(entry["failed"])])
-    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
-    lines = ["  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths))) for r in rows]
-    lines.insert(1, "  ".join("-" * w for w in widths))
+        rows.append([name, *[cell(per_turn.get(t)) for t in turns], cell(entry), tail,
+                     str(entry.get("unanswered", 0)), str(entry.get("judge_failed", entry["failed"]))])  # fmt: skip
+    lines = [format_table(header, rows, align="l" + "r" * (len(header) - 1))]
     calls = detail["judge_calls"]
     lines.append(f"\njudge calls: {calls['judgments']} judgments, {calls['failed']} failed, {calls['retried']} retried "
                  f"(failures: {calls['failures'] or 'none'})")  # fmt: skip
+    unanswered = {k: v for k, v in detail["overall"]["failures"].items() if k in UNANSWERED}
+    if unanswered:
+        lines.append(f"not judged, no answer: {unanswered}")
     ratio = detail["language"]["japanese_ratio"]
     if ratio is not None:
         lines.append(f"Japanese characters in answers: {ratio:.1%}")

@@ -10,9 +10,9 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
-from hyoka.judge.items import ItemInfo, Unjudged
-from hyoka.judge.judge import Judgment
-from hyoka.judge.mtbench_data import CATEGORIES
+from hyoka.mtbench.items import UNANSWERED, ItemInfo, Unjudged
+from hyoka.judge.judge import OUTCOME_VALUE, Judgment, game_outcome
+from hyoka.mtbench.data import CATEGORIES
 from hyoka.metrics.base import mean_and_stderr
 
 
@@ -67,22 +67,6 @@ def _first_failure(group: Sequence[Judgment]) -> str:
     return (reasons[0] or "unknown").split(":", 1)[0] if reasons else "unknown"
 
 
-#: FastChat's pairwise outcome → the model's result
-_OUTCOME_VALUE = {"win": 1.0, "tie": 0.5, "loss": 0.0}
-
-
-def game_outcome(g1_winner: str, g2_winner: str) -> str:
-    """The model's result from both orders (g1: model is A; g2: model is B).
-
-    As FastChat's show_result: a tie in the first order, or orders that disagree, is a tie.
-    """
-    first = {"A": "model", "B": "baseline", "tie": "tie"}[g1_winner]
-    second = {"A": "baseline", "B": "model", "tie": "tie"}[g2_winner]
-    if first == "tie" or first != second:
-        return "tie"
-    return "win" if first == "model" else "loss"
-
-
 def score_pairwise(judgments: Sequence[Judgment], infos: Mapping[str, ItemInfo], unjudged: Sequence[Unjudged]) -> list[ItemScore]:
     games: dict[tuple[int, int, int], dict[str, dict[int, Judgment]]] = {}
     category: dict[tuple[int, int, int], str] = {}
@@ -102,7 +86,7 @@ def score_pairwise(judgments: Sequence[Judgment], infos: Mapping[str, ItemInfo],
                 values.append(None)
                 failure = failure or _first_failure([g for g in (g1, g2) if g is not None and not g.ok] or [])
                 continue
-            values.append(_OUTCOME_VALUE[game_outcome(g1.winner or "", g2.winner or "")])
+            values.append(OUTCOME_VALUE[game_outcome(g1.winner or "", g2.winner or "")])
         valid = [v for v in values if v is not None]
         value = statistics.median(valid) if valid else None
         outcome = None if value is None else ("win" if value > 0.5 else "loss" if value < 0.5 else "tie")
@@ -153,6 +137,9 @@ def summarise(scores: Sequence[ItemScore], *, scale: float, resamples: int) -> d
         "ci95": bootstrap_interval(scores, resamples=resamples),
         "n": m.n,
         "failed": sum(failures.values()),
+        # failed = unanswered (nothing to judge) + judge_failed (the judge gave no usable verdict)
+        "unanswered": sum(v for k, v in failures.items() if k in UNANSWERED),
+        "judge_failed": sum(v for k, v in failures.items() if k not in UNANSWERED),
         "failures": failures,
     }
     spread = _sample_std(scores)

@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from typing import Iterator, Mapping, Sequence
 
 from hyoka.errors import HyokaError
-from hyoka.judge.byo import AnswerSet, Sample
+from hyoka.judge.answer_files import AnswerSet, Sample
 from hyoka.judge.judge import JudgeItem
-from hyoka.judge.mtbench_data import NEED_REF_CATS, Question
-from hyoka.judge.prompts import PromptSet
+from hyoka.mtbench.data import NEED_REF_CATS, Question
+from hyoka.mtbench.prompt_sets import PromptSet
 
 
 @dataclass(frozen=True)
@@ -32,6 +32,11 @@ class Unjudged:
     info: ItemInfo
     reason: str
 
+
+#: the reasons an item is never sent to the judge: the model (or the baseline) gave no
+#: answer to judge. Every other failure is the judge's (hyoka.judge.parse's reasons,
+#: backend_error); tables show the two apart.
+UNANSWERED = frozenset({"missing_answer", "answer_error", "missing_baseline_answer"})
 
 #: what the item builders return: the items, what each key is about, and the unjudged
 Items = tuple[list[JudgeItem], dict[str, ItemInfo], list[Unjudged]]

@@ -17,8 +17,9 @@ The flow follows FastChat's llm_judge:
    score is the median of its R ratings; intervals are a bootstrap over questions.
 
 This module runs the three steps and writes the run directory; the steps live beside it:
-mtbench_data (benches, questions, references), answers (generation), items (what the
-judge is asked), scoring (scores and their summaries) and report (tables and charts).
+data (benches, questions, references), prompt_sets (judge prompt variants), answers
+(generation), items (what the judge is asked), scoring (scores and their summaries) and
+report (tables and charts). The judge itself is hyoka.judge.
 """
 
 from __future__ import annotations
@@ -31,32 +32,20 @@ from typing import Any, Iterable, Mapping, Sequence
 from hyoka.engine.cache import RequestCache
 from hyoka.engine.executor import ExecutionStats
 from hyoka.errors import HyokaError
-from hyoka.judge.answers import (
-    DEFAULT_MAX_TOKENS, OTHER_CATEGORY_TEMPERATURE, TEMPERATURE_PRESETS, answer_temperature, generate_answers,
-)  # fmt: skip
-from hyoka.judge.byo import AnswerSet, answer_record, load_answer_file, write_answer_file
-from hyoka.judge.items import ItemInfo, Unjudged, pairwise_items, single_items
+from hyoka.judge.answer_files import AnswerSet, answer_record, load_answer_file, write_answer_file
 from hyoka.judge.judge import Judge, Judgment
-from hyoka.judge.mtbench_data import (
-    BENCHES, CATEGORIES, NEED_REF_CATS, Bench, Question, japanese_ratio, language_summary, load_questions, load_references,
-)  # fmt: skip
-from hyoka.judge.prompts import PromptSet, load_prompt_set
-from hyoka.judge.report import radar, results_table, task_metrics
-from hyoka.judge.scoring import (
-    ItemScore, aggregate, bootstrap_interval, game_outcome, judge_calls, score_pairwise, score_single, summarise,
-)  # fmt: skip
 from hyoka.models.base import Backend
+from hyoka.mtbench.answers import DEFAULT_MAX_TOKENS, TEMPERATURE_PRESETS, answer_temperature, generate_answers
+from hyoka.mtbench.data import (
+    BENCHES, CATEGORIES, NEED_REF_CATS, Bench, Question, QuestionSource, japanese_ratio, language_summary, load_questions,
+    load_references,
+)  # fmt: skip
+from hyoka.mtbench.items import ItemInfo, Unjudged, pairwise_items, single_items
+from hyoka.mtbench.prompt_sets import PromptSet, load_prompt_set
+from hyoka.mtbench.report import radar, task_metrics
+from hyoka.mtbench.scoring import aggregate, judge_calls, score_pairwise, score_single
 from hyoka.results.provenance import run_header
 from hyoka.results.run_dir import METRICS_FILE, SUMMARY_FILE, write_json, write_jsonl
-
-#: the names this module has always offered; they now live in the modules beside it
-__all__ = [
-    "ANSWERS_FILE", "BENCHES", "CATEGORIES", "DEFAULT_MAX_TOKENS", "JUDGMENTS_FILE", "NEED_REF_CATS",
-    "OTHER_CATEGORY_TEMPERATURE", "TEMPERATURE_PRESETS", "Bench", "ItemInfo", "ItemScore", "MTBenchOptions",
-    "MTBenchOutcome", "Prepared", "Question", "Unjudged", "aggregate", "bootstrap_interval", "game_outcome",
-    "generate_answers", "japanese_ratio", "language_summary", "load_questions", "load_references", "pairwise_items",
-    "prepare", "results_table", "run_mtbench", "score_pairwise", "score_single", "single_items", "summarise",
-]  # fmt: skip
 
 ANSWERS_FILE = "answers.jsonl"
 JUDGMENTS_FILE = "judgments.jsonl"
@@ -75,6 +64,10 @@ class MTBenchOptions:
     reference: str | None = None
     limit: int | None = None
     categories: tuple[str, ...] = ()
+    #: the first N questions of each category ("testmode" of jmt-bench-code and Nejumi)
+    per_category: int | None = None
+    #: the user's question file (MT-Bench JSONL); None: the bench's pinned one
+    questions_file: Path | None = None
     turns: tuple[int, ...] = (1, 2)
     num_samples: int = 1
     judge_repeats: int = 1
@@ -85,18 +78,25 @@ class MTBenchOptions:
     max_tokens: int = DEFAULT_MAX_TOKENS
     top_p: float = 1.0
     seed: int = 0
+    stop: tuple[str, ...] = ()
+    #: system message before every conversation the answering model sees
+    system_prompt: str | None = None
     #: None: the model's chat template when it has one, plain text otherwise
     use_chat_template: bool | None = None
     bootstrap: int = 1000
     show_progress: bool = True
     model_spec: str = ""
     judge_spec: str = ""
+    #: the answering model's resolved settings (`--settings`) and where each came from
+    settings: dict[str, Any] | None = None
 
     def validate(self) -> None:
         if self.lang not in BENCHES:
             raise HyokaError(f"--lang {self.lang}: choose one of {', '.join(BENCHES)}")
         if self.limit is not None and self.limit < 1:
             raise HyokaError("--limit must be a positive number of questions")
+        if self.per_category is not None and self.per_category < 1:
+            raise HyokaError("--per-category must be a positive number of questions")
         if self.num_samples < 1:
             raise HyokaError("--num-samples must be at least 1")
         if self.judge_repeats < 1:
@@ -104,7 +104,7 @@ class MTBenchOptions:
         if not set(self.turns) <= {1, 2} or not self.turns:
             raise HyokaError("--turns must be 1, 2 or 1,2")
         unknown = set(self.categories) - set(CATEGORIES)
-        if unknown:
+        if unknown and self.questions_file is None:  # a user's question file has its own categories
             raise HyokaError(f"--categories: unknown {sorted(unknown)}; known: {', '.join(CATEGORIES)}")
 
     @property
@@ -125,7 +125,7 @@ class Prepared:
     """Everything read from files before any model is loaded, so bad input fails first."""
 
     questions: list[Question]
-    question_sha: str
+    question_source: QuestionSource
     prompts: PromptSet
     reference_name: str
     references: dict[int, tuple[str, ...]]
@@ -137,9 +137,12 @@ class Prepared:
 def prepare(options: MTBenchOptions) -> Prepared:
     options.validate()
     bench = options.bench
-    questions, question_sha = load_questions(bench, limit=options.limit, categories=options.categories)
+    questions, question_source = load_questions(
+        bench, limit=options.limit, categories=options.categories, per_category=options.per_category,
+        path=options.questions_file,
+    )  # fmt: skip
     if not questions:
-        raise HyokaError("no questions selected: check --categories and --limit")
+        raise HyokaError("no questions selected: check --categories, --per-category and --limit")
     prompts = load_prompt_set(options.prompt_variant)
     for q in questions:  # every prompt the run will need exists, before anything is generated
         for turn in options.turns:
@@ -150,6 +153,7 @@ def prepare(options: MTBenchOptions) -> Prepared:
     reference_sha = None
     if any(q.category in NEED_REF_CATS for q in questions):
         references, reference_sha = load_references(bench, reference_name)
+        _check_references(questions, references, reference_name)
     answers = baseline = None
     if options.answers_file is not None:
         answers = load_answer_file(options.answers_file)
@@ -157,7 +161,18 @@ def prepare(options: MTBenchOptions) -> Prepared:
     if options.baseline_file is not None:
         baseline = load_answer_file(options.baseline_file)
         _check_coverage(baseline, questions, options.baseline_file)
-    return Prepared(questions, question_sha, prompts, reference_name, references, reference_sha, answers, baseline)
+    return Prepared(questions, question_source, prompts, reference_name, references, reference_sha, answers, baseline)
+
+
+def _check_references(questions: Sequence[Question], references: Mapping[int, tuple[str, ...]], name: str) -> None:
+    """Math, reasoning and coding are judged against a reference: every such question needs one
+    (checked here, before any answer is generated)."""
+    for q in questions:
+        if q.category in NEED_REF_CATS and q.question_id not in references:
+            raise HyokaError(
+                f"reference answers {name}: no answer for question {q.question_id} ({q.category}); "
+                "give --reference FILE.jsonl (FastChat answers) that has one"
+            )
 
 
 def _check_coverage(answers: AnswerSet, questions: Sequence[Question], path: Path) -> None:
@@ -239,7 +254,7 @@ def run_mtbench(
 
     charts = radar(detail, options.mode, options.output / "radar", answers.model_id)
     summary = _summary(
-        options, model, judge, answers, baseline, prompts, p.question_sha, reference_name, p.reference_sha,
+        options, model, judge, answers, baseline, prompts, p.question_source, reference_name, p.reference_sha,
         answer_stats, chat_used, len(questions), started,
     )  # fmt: skip
     write_json(options.output / SUMMARY_FILE, summary)
@@ -258,6 +273,8 @@ def _answer_records(questions: Sequence[Question], answers: AnswerSet, options: 
                 "max_new_token": options.max_tokens,
                 "top_p": options.top_p,
                 "seed": options.seed,
+                "stop": list(options.stop),
+                "system_prompt": options.system_prompt,
                 "chat_template": chat_used,
             }
         answer.extra = {
@@ -283,7 +300,7 @@ def _summary(
     answers: AnswerSet,
     baseline: AnswerSet | None,
     prompts: PromptSet,
-    question_sha: str,
+    question_source: QuestionSource,
     reference_name: str,
     reference_sha: str | None,
     answer_stats: ExecutionStats,
@@ -295,10 +312,11 @@ def _summary(
         **run_header(started),
         "benchmark": options.bench.name,
         "mode": options.mode,
-        "questions": {"file": options.bench.questions.mirror_path, "sha256": question_sha, "selected": num_questions,
-                      "limit": options.limit, "categories": list(options.categories)},
+        "questions": {"file": question_source.file, "sha256": question_source.sha256, "selected": num_questions,
+                      "limit": options.limit, "per_category": options.per_category, "categories": list(options.categories)},
         "reference": {"name": reference_name, "sha256": reference_sha},
         "judge_prompts": {"variant": prompts.variant, "files": list(prompts.files)},
+        "settings": options.settings,
         "model": ({"spec": options.model_spec, **model.identity.as_dict()} if model is not None and options.answers_file is None
                   else {"spec": options.model_spec or None, "answers_file": answers.source, "answers_sha256": answers.sha256,
                         "model_id": answers.model_id}),
@@ -306,7 +324,8 @@ def _summary(
         "generation": None if options.answers_file is not None else {
             "num_samples": options.num_samples, "temperature_preset": options.temperature_preset,
             "temperatures": options.temperatures, "max_tokens": options.max_tokens, "top_p": options.top_p,
-            "seed": options.seed, "chat_template": chat_used,
+            "seed": options.seed, "stop": list(options.stop), "system_prompt": options.system_prompt,
+            "chat_template": chat_used,
         },
         "judge": {"spec": options.judge_spec, **judge.backend.identity.as_dict(), "config": asdict(judge.config),
                   "repeats": options.judge_repeats, "chat_template": not judge.plain_fallback},

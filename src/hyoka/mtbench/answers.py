@@ -10,9 +10,9 @@ from typing import Mapping, Protocol, Sequence
 from hyoka.engine.cache import RequestCache
 from hyoka.engine.executor import ExecutionStats, PendingRequest, execute
 from hyoka.errors import ModelSpecError
-from hyoka.judge.byo import Answer, AnswerSet, Sample
-from hyoka.judge.mtbench_data import Question
+from hyoka.judge.answer_files import Answer, AnswerSet, Sample
 from hyoka.models.base import Backend, GenerateRequest, GenerateResult, GenerationParams, Message
+from hyoka.mtbench.data import Question
 
 #: answer temperatures per category. "fastchat": lm-sys (also Swallow's); "stability": the
 #: table Stability AI's jp-stable branch used
@@ -40,6 +40,8 @@ class AnswerOptions(Protocol):
     max_tokens: int
     top_p: float
     seed: int
+    stop: tuple[str, ...]
+    system_prompt: str | None
     use_chat_template: bool | None
     show_progress: bool
 
@@ -63,7 +65,10 @@ def _render(backend: Backend, messages: Sequence[Message], chat: bool | None) ->
 
 def _answer_params(options: AnswerOptions, question: Question, sample: int) -> GenerationParams:
     temperature = answer_temperature(options.temperatures, question.category)
-    return GenerationParams(max_tokens=options.max_tokens, temperature=temperature, top_p=options.top_p, seed=options.seed + sample)
+    return GenerationParams(
+        max_tokens=options.max_tokens, temperature=temperature, top_p=options.top_p, stop=tuple(options.stop),
+        seed=options.seed + sample,
+    )  # fmt: skip
 
 
 def generate_answers(
@@ -72,7 +77,8 @@ def generate_answers(
     """Two rounds: every sample's first turn, then every second turn after its own first."""
     stats = ExecutionStats()
     samples = {(q.question_id, s): Sample([], []) for q in questions for s in range(options.num_samples)}
-    history: dict[tuple[int, int], list[Message]] = {key: [] for key in samples}
+    system = [Message("system", options.system_prompt)] if options.system_prompt else []
+    history: dict[tuple[int, int], list[Message]] = {key: list(system) for key in samples}
     chat_used = False
     rounds = max(len(q.turns) for q in questions) if questions else 0
     for turn in range(rounds):
