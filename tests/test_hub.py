@@ -13,7 +13,6 @@ from hyoka.data.files import DataFile, resolve_file
 from hyoka.data.hub import parse_hub_url
 from hyoka.data.readers import read_format
 from hyoka.errors import DatasetError
-from hyoka.tasks.config import DatasetConfig
 
 from hub_server import FakeHub
 
@@ -48,10 +47,6 @@ def spec(repo: str, path: str, sha: str, revision: str = REV) -> DataFile:
     return DataFile(mirror_path=f"hub/{repo}/{path}", url=f"hf://datasets/{repo}@{revision}/{path}", sha256=sha)
 
 
-def dataset(fmt: str, file: DataFile) -> DatasetConfig:
-    return DatasetConfig(source="hf:org/data", revision=REV, format=fmt, splits={"test": file}, eval_split="test")
-
-
 @pytest.mark.parametrize(
     "fmt,path,data",
     [
@@ -66,7 +61,7 @@ def test_download_verify_read_then_offline(hub: FakeHub, fmt: str, path: str, da
     resolved = resolve_file(file, task="t")
     assert resolved.origin == f"download:hf://datasets/org/data@{REV}/{path}"
     assert resolved.path.read_bytes() == data
-    assert read_format(resolved.path, dataset(fmt, file).format, task="t") == ROWS
+    assert read_format(resolved.path, fmt, task="t") == ROWS
     assert any(r.startswith("GET ") for r in hub.requests)
     # the second load needs no network: the server is gone and the hub is declared offline
     hub.stop()

@@ -57,7 +57,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from hyoka.tasks import suite as suites
 
     suite_config = suites.find_suite(registry, task_names)
-    plan = suites.plan_suite(registry, suite_config) if suite_config is not None else None
+    plan = suites.plan_suite(registry, suite_config, unsafe_exec=args.unsafe_exec) if suite_config is not None else None
     use_chat = bool(args.chat)
     if plan is not None:
         resolved.gen_overrides, resolved.system_prompt, use_chat = suites.apply_settings(

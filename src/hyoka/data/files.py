@@ -135,7 +135,8 @@ def resolve_file(spec: DataFile, *, task: str, base_dir: Path | None = None) -> 
         from hyoka.data import hub
 
         hub.download_hub_file(
-            hub.parse_hub_url(spec.url, task=task), target, expected_sha256=spec.sha256, task=task, mirrors=_dirs_text()
+            hub.parse_hub_url(spec.url, task=task), target, expected_sha256=spec.sha256, task=task,
+            mirrors=_dirs_text(), digest=sha256_file,
         )
         return ResolvedFile(target, spec.sha256 or sha256_file(target), f"download:{spec.url}")
     download(spec.url, target, expected_sha256=spec.sha256, task=task)

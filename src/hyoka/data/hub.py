@@ -23,8 +23,8 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
-from hyoka.core.types import sha256_file
 from hyoka.errors import DatasetError
 
 SCHEME = "hf://datasets/"
@@ -72,9 +72,10 @@ def placement_hint(hub: HubFile, target: Path) -> str:
 
 
 def download_hub_file(
-    hub: HubFile, target: Path, *, expected_sha256: str | None, task: str, mirrors: str
+    hub: HubFile, target: Path, *, expected_sha256: str | None, task: str, mirrors: str, digest: Callable[[Path], str]
 ) -> None:
-    """Fetch one pinned hub file to `target`; it appears there only once its checksum is right."""
+    """Fetch one pinned hub file to `target`; it appears there only once its checksum
+    (`digest`, hyoka.data.files.sha256_file) is right."""
     hint = f"{placement_hint(hub, target)}, or set HYOKA_DATA_DIR to a mirror holding it"
     if os.environ.get("HYOKA_OFFLINE") == "1" or os.environ.get("HF_HUB_OFFLINE") == "1":
         raise DatasetError(f"task '{task}': offline and {hub.url} is not in {mirrors}; {hint}")
@@ -123,10 +124,10 @@ def download_hub_file(
         except (hub_errors.HfHubHTTPError, OSError, ValueError) as exc:
             reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             raise DatasetError(f"task '{task}': cannot download {hub.url} ({reason}); {hint}") from None
-        digest = sha256_file(fetched)
-        if expected_sha256 is not None and digest != expected_sha256:
+        got = digest(fetched)
+        if expected_sha256 is not None and got != expected_sha256:
             raise DatasetError(
-                f"task '{task}': {hub.url} has sha256 {digest[:12]}…, expected {expected_sha256[:12]}…; "
+                f"task '{task}': {hub.url} has sha256 {got[:12]}…, expected {expected_sha256[:12]}…; "
                 "the pinned file differs from the task's checksum: fix the task's sha256 or url"
             )
         os.replace(fetched, target)

@@ -112,7 +112,7 @@ def run_evaluation(
     if context.judge is not None:  # who judged, with which settings, at what cost (judged tasks)
         summary["judge"] = context.judge.summary()
     write_json(options.output / SUMMARY_FILE, summary)
-    write_aggregated(options.output, registry, metrics, summary)  # aggregated_results.json (docs/results.md)
+    write_aggregated(options.output, metrics, summary)  # aggregated_results.json (docs/results.md)
     return RunOutcome(options.output, metrics, totals)
 
 
