@@ -303,6 +303,13 @@ def _add_score_parser(sub: Any) -> None:
 # --- hyoka score --------------------------------------------------------------------------- end
 
 
+def _add_command(sub: Any, name: str) -> None:
+    """A subcommand that lives in its own module, hyoka.commands.NAME, exposing add_parser(sub)."""
+    import importlib
+
+    importlib.import_module(f"hyoka.commands.{name}").add_parser(sub)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="hyoka", description="Evaluate LLMs on Japanese and English benchmarks.")
     parser.add_argument("--version", action="version", version=f"hyoka {_version()}")
@@ -342,6 +349,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     _add_mtbench_parser(sub)  # hyoka mtbench
     _add_score_parser(sub)  # hyoka score
+    _add_command(sub, "compare")  # hyoka compare RUN_A RUN_B (hyoka.commands.compare)
     return parser
 
 

@@ -1,0 +1,48 @@
+"""Real Gemma run folders for the reporting tests (compare, leaderboard, blend, report, W&B).
+
+Made once per test session by the real CLI (`hyoka run` with llama.cpp), kept tiny: the
+same model with two prompt styles (0-shot and 2-shot) on JCommonsenseQA (log-likelihood)
+and jaster's JCommonsenseQA (generated answer, as Nejumi scores it).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from conftest import SHARED_DATA, hyoka_cmd, require
+
+LIMIT = "5"  # documents per task: 25 log-likelihood requests and 5 three-token generations a run
+TASKS = "jcommonsenseqa,jaster_jcommonsenseqa"
+
+
+@dataclass(frozen=True)
+class GemmaRuns:
+    zero: Path  # --num-fewshot 0
+    two: Path  # --num-fewshot 2
+    env: dict[str, str]
+
+
+def run_env(cache: Path) -> dict[str, str]:
+    return {**os.environ, "HYOKA_DATA_DIR": str(SHARED_DATA), "HYOKA_CACHE_DIR": str(cache), "HYOKA_OFFLINE": "1",
+            "HF_HUB_OFFLINE": "1"}  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def gemma_runs(gemma_gguf: Path, tmp_path_factory: pytest.TempPathFactory) -> GemmaRuns:
+    require((SHARED_DATA / "SOURCES.md").is_file(), f"benchmark data mirror not found at {SHARED_DATA}")
+    root = tmp_path_factory.mktemp("gemma-runs")
+    env = run_env(root / "cache")
+    out = {}
+    for shots in ("0", "2"):
+        folder = root / "runs" / f"gemma-{shots}shot"
+        cmd = hyoka_cmd("run", f"llamacpp:{gemma_gguf}", "--tasks", TASKS, "--limit", LIMIT,
+                        "--num-fewshot", shots, "--output", str(folder), "--quiet")  # fmt: skip
+        done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
+        assert done.returncode == 0, done.stderr[-2000:]
+        out[shots] = folder
+    return GemmaRuns(out["0"], out["2"], env)
