@@ -350,6 +350,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_mtbench_parser(sub)  # hyoka mtbench
     _add_score_parser(sub)  # hyoka score
     _add_command(sub, "compare")  # hyoka compare RUN_A RUN_B (hyoka.commands.compare)
+    _add_command(sub, "leaderboard")  # hyoka leaderboard RUN_DIR... (hyoka.commands.leaderboard)
+    _add_command(sub, "blend")  # hyoka blend --output DIR RUN:TASKS... (hyoka.commands.blend)
+    _add_command(sub, "report")  # hyoka report RUN_DIR... -o report.html (hyoka.commands.report)
     return parser
 
 

@@ -100,8 +100,8 @@ class RunView:
     def settings(self, task: str) -> dict[str, Any]:
         """The settings of a task's score that must match for two scores to be comparable
         (keys of SETTING_NAMES; a blended run keeps each source's own)."""
-        if self.kind == "mtbench" or task.startswith("mtbench_"):
-            return self._mtbench_settings()
+        if self.kind == "mtbench" or self.task_provenance(task).get("task", "").startswith("mtbench_"):
+            return self._mtbench_settings(task)
         p = self.task_provenance(task)
         run = p.get("run") or self.summary  # blended runs keep the source run's settings per task
         files = (p.get("dataset") or {}).get("files") or {}
@@ -117,9 +117,8 @@ class RunView:
             "generation": json.dumps(p.get("generation"), sort_keys=True) if p.get("generation") else None,
         }
 
-    def _mtbench_settings(self) -> dict[str, Any]:
-        s = self.summary
-        source = s.get("blend_sources_mtbench") or s
+    def _mtbench_settings(self, task: str) -> dict[str, Any]:
+        source = self.task_provenance(task).get("run") or self.summary  # a blend keeps the source's summary
         judge = source.get("judge") or {}
         return {
             "data": (source.get("questions") or {}).get("sha256"),
