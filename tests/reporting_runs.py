@@ -37,12 +37,14 @@ def gemma_runs(gemma_gguf: Path, tmp_path_factory: pytest.TempPathFactory) -> Ge
     require((SHARED_DATA / "SOURCES.md").is_file(), f"benchmark data mirror not found at {SHARED_DATA}")
     root = tmp_path_factory.mktemp("gemma-runs")
     env = run_env(root / "cache")
-    out = {}
-    for shots in ("0", "2"):
+    out, procs = {}, []
+    for shots in ("0", "2"):  # the two runs side by side: one process per CPU core
         folder = root / "runs" / f"gemma-{shots}shot"
         cmd = hyoka_cmd("run", f"llamacpp:{gemma_gguf}", "--tasks", TASKS, "--limit", LIMIT,
                         "--num-fewshot", shots, "--output", str(folder), "--quiet")  # fmt: skip
-        done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
-        assert done.returncode == 0, done.stderr[-2000:]
+        procs.append(subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
         out[shots] = folder
+    for proc in procs:
+        _, stderr = proc.communicate(timeout=600)
+        assert proc.returncode == 0, stderr[-2000:]
     return GemmaRuns(out["0"], out["2"], env)

@@ -13,7 +13,7 @@ import pytest
 from conftest import hyoka_cmd
 from hyoka.reporting.runs import load_run
 from hyoka.reporting.stats import benjamini_hochberg, holm, mcnemar_exact, paired_bootstrap, paired_permutation
-from reporting_runs import GemmaRuns, gemma_runs  # noqa: F401  (session fixture)
+from reporting_runs import GemmaRuns  # the gemma_runs fixture is registered in conftest.py
 
 # --- synthetic data: the interval covers the true difference at the nominal rate ---------------
 
@@ -96,7 +96,7 @@ def _compare(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str
 
 
 @pytest.mark.slow
-def test_compare_refuses_runs_whose_prompts_differ(gemma_runs: GemmaRuns) -> None:  # noqa: F811
+def test_compare_refuses_runs_whose_prompts_differ(gemma_runs: GemmaRuns) -> None:
     done = _compare(str(gemma_runs.zero), str(gemma_runs.two), env=gemma_runs.env)
     assert done.returncode == 2, done.stdout
     lines = done.stderr.strip().splitlines()
@@ -105,7 +105,7 @@ def test_compare_refuses_runs_whose_prompts_differ(gemma_runs: GemmaRuns) -> Non
 
 
 @pytest.mark.slow
-def test_compare_two_prompt_styles_on_real_runs(gemma_runs: GemmaRuns, tmp_path) -> None:  # noqa: F811
+def test_compare_two_prompt_styles_on_real_runs(gemma_runs: GemmaRuns, tmp_path) -> None:
     out = tmp_path / "cmp.json"
     done = _compare(str(gemma_runs.zero), str(gemma_runs.two), "--allow", "fewshot", "--json", str(out),
                     env=gemma_runs.env)  # fmt: skip
@@ -132,7 +132,7 @@ def test_compare_two_prompt_styles_on_real_runs(gemma_runs: GemmaRuns, tmp_path)
 
 
 @pytest.mark.slow
-def test_compare_a_run_with_itself_finds_no_difference(gemma_runs: GemmaRuns, tmp_path) -> None:  # noqa: F811
+def test_compare_a_run_with_itself_finds_no_difference(gemma_runs: GemmaRuns, tmp_path) -> None:
     out = tmp_path / "same.json"
     done = _compare(str(gemma_runs.two), str(gemma_runs.two), "--json", str(out), env=gemma_runs.env)
     assert done.returncode == 0, done.stderr

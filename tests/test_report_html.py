@@ -14,7 +14,7 @@ import pytest
 
 from conftest import hyoka_cmd, import_or_require, require
 from hyoka.reporting.runs import load_run
-from reporting_runs import GemmaRuns, gemma_runs  # noqa: F401  (session fixture)
+from reporting_runs import GemmaRuns  # the gemma_runs fixture is registered in conftest.py
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +49,7 @@ def _open(driver, path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_report_of_two_real_runs_in_chromium(gemma_runs: GemmaRuns, browser, tmp_path: Path) -> None:  # noqa: F811
+def test_report_of_two_real_runs_in_chromium(gemma_runs: GemmaRuns, browser, tmp_path: Path) -> None:
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import Select
 
@@ -86,10 +86,11 @@ def test_report_of_two_real_runs_in_chromium(gemma_runs: GemmaRuns, browser, tmp
     assert rows and all(r.get_attribute("data-status") == "wrong" for r in rows)
 
     # open a sample: the prompt as sent, and the same document from the other run beside it
-    rows[0].click()
+    index = int(rows[0].get_attribute("data-index"))
+    rows[0].click()  # the list is drawn again, with this row selected
     cards = browser.find_elements(By.CSS_SELECTOR, "#detail .card")
     assert len(cards) == 2 and {c.get_attribute("data-run") for c in cards} == {"0", "1"}
-    index = int(rows[0].get_attribute("data-index"))
+    assert browser.find_element(By.CSS_SELECTOR, ".sample-row.selected").get_attribute("data-index") == str(index)
     sample = json.loads(browser.execute_script("return JSON.stringify(JSON.parse(document.getElementById('hyoka-data').textContent).samples[arguments[0]])", index))  # noqa: E501
     run = runs[sample[0]]
     record = next(r for r in run.samples(sample[1]) if r["doc_id"] == sample[2])

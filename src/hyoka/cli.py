@@ -49,6 +49,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from hyoka.tasks.registry import load_registry
     from hyoka.tasks.task import PromptOptions
 
+    _check_wandb(args.wandb)  # a bad --wandb fails before the model loads
     spec = parse_model_spec(args.model, args.model_args)
     # --- model settings (--settings FILE): CLI > settings file > task defaults ---
     from hyoka.models.registry import ModelSpec
@@ -98,6 +99,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         f"in {s.seconds:.1f}s"
     )
     print(f"results: {outcome.run_dir}")
+    _log_to_wandb(outcome.run_dir, args.wandb)  # --wandb PROJECT[/RUN_NAME] (hyoka.reporting.wandb_log)
     return 1 if s.errors else 0
 
 
@@ -161,6 +163,7 @@ def cmd_mtbench(args: argparse.Namespace) -> int:
     from hyoka.judge.mtbench import DEFAULT_MAX_TOKENS, TEMPERATURE_PRESETS, MTBenchOptions, prepare, results_table, run_mtbench
     from hyoka.models.registry import load_backend, parse_model_spec
 
+    _check_wandb(args.wandb)  # a bad --wandb fails before the model loads
     if args.model and args.answers:
         raise HyokaError("give MODEL (answers are generated) or --answers FILE.jsonl (answers are brought), not both")
     if not args.model and not args.answers:
@@ -224,6 +227,7 @@ def cmd_mtbench(args: argparse.Namespace) -> int:
     print(f"answers: {a.requests} requests, {a.cache_hits} from cache, {a.model_calls} model calls, {a.errors} errors")
     print(f"judge:   {j.requests} requests, {j.cache_hits} from cache, {j.model_calls} model calls, {j.errors} errors")
     print(f"results: {outcome.run_dir}")
+    _log_to_wandb(outcome.run_dir, args.wandb)  # --wandb PROJECT[/RUN_NAME] (hyoka.reporting.wandb_log)
     # unparseable judgments are results (counted beside the scores); requests the backend
     # gave up on are not cached, so exit 1 says "rerun to fill them in"
     return 1 if a.errors or j.errors else 0
@@ -255,6 +259,7 @@ def _add_mtbench_parser(sub: Any) -> None:
                    help="apply the answering model's chat template (default: when it has one)")  # fmt: skip
     p.add_argument("--no-cache", action="store_true", help="neither read nor write the request cache")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.add_argument("--wandb", metavar="PROJECT[/RUN_NAME]", help="log the finished run to Weights & Biases")
     p.set_defaults(func=cmd_mtbench)
 
 
@@ -303,6 +308,20 @@ def _add_score_parser(sub: Any) -> None:
 # --- hyoka score --------------------------------------------------------------------------- end
 
 
+def _check_wandb(target: str | None) -> None:
+    if target:
+        from hyoka.reporting.wandb_log import check_target
+
+        check_target(target)
+
+
+def _log_to_wandb(run_dir: Path, target: str | None) -> None:
+    if target:
+        from hyoka.reporting.wandb_log import log_run_to_wandb
+
+        log_run_to_wandb(run_dir, target)
+
+
 def _add_command(sub: Any, name: str) -> None:
     """A subcommand that lives in its own module, hyoka.commands.NAME, exposing add_parser(sub)."""
     import importlib
@@ -333,6 +352,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--no-cache", action="store_true", help="neither read nor write the request cache")
     run.add_argument("--settings", metavar="FILE", help="model settings YAML (system message, generation, max_n, reasoning)")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
+    run.add_argument("--wandb", metavar="PROJECT[/RUN_NAME]", help="log the finished run to Weights & Biases")
     run.set_defaults(func=cmd_run)
 
     tasks = sub.add_parser("tasks", help="list tasks and groups")

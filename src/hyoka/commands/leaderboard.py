@@ -12,6 +12,10 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
     from hyoka.reporting.runs import find_runs
     from hyoka.reporting.tables import terminal_table, write_all
 
+    if args.wandb:
+        from hyoka.reporting.wandb_log import check_target
+
+        check_target(args.wandb)
     runs = find_runs(args.runs)
     suite = load_suite(args.suite) if args.suite else tasks_suite(runs)
     rows = build_rows(runs, suite, group_by=args.rows)

@@ -24,9 +24,28 @@ MAX_FIELD = 20_000
 PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
 
 
+def bars_svg(axes: Sequence[tuple[str, float | None]], *, color: str, title: str, width: int = 320) -> str:
+    """Horizontal bars of scores in [0, 1]: what a radar chart of one or two axes becomes."""
+    height = 30 + 28 * len(axes)
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="radar bars" viewBox="0 0 {width} {height}" width="{width}" '
+             f'height="{height}" role="img" aria-label="{html.escape(title)}"><title>{html.escape(title)}</title>']  # fmt: skip
+    for i, (label, value) in enumerate(axes):
+        y = 10 + 28 * i
+        v = 0.0 if value is None or math.isnan(value) else min(1.0, max(0.0, value))
+        shown = "n/a" if value is None else f"{value:.2f}"
+        parts.append(f'<text x="0" y="{y + 9}" font-size="10">{html.escape(_short(label, 40))} ({shown})</text>')
+        parts.append(f'<rect x="0" y="{y + 12}" width="{width - 10}" height="8" fill="#eee"/>')
+        parts.append(f'<rect class="radar-shape" x="0" y="{y + 12}" width="{(width - 10) * v:.1f}" height="8" fill="{color}"/>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
 def radar_svg(axes: Sequence[tuple[str, float | None]], *, color: str, title: str, size: int = 320) -> str:
-    """A radar chart of scores in [0, 1] as an inline SVG string (no library, no network)."""
+    """A radar chart of scores in [0, 1] as an inline SVG string (no library, no network);
+    bars when there are fewer than three axes (a radar of two is a line)."""
     n = len(axes)
+    if n < 3:
+        return bars_svg(axes, color=color, title=title, width=size)
     cx = cy = size / 2
     radius = size / 2 - 70
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="radar" viewBox="0 0 {size} {size}" width="{size}" '

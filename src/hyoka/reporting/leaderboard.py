@@ -242,4 +242,4 @@ def mark_differences(rows: list[Row]) -> None:
             if sig is None or sig == common:
                 continue
             fields = sorted({SETTING_NAMES[k] for (k, v), (_, w) in zip(sig, common) if v != w}) or ["settings"]
-            r.marks[column] = ", ".join(fields) + " differ from the other rows"
+            r.marks[column] = "settings differ from the other rows: " + ", ".join(fields)
