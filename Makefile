@@ -15,7 +15,10 @@ $(VENV)/.setup-demo: pyproject.toml
 
 $(VENV)/.setup-dev: pyproject.toml $(VENV)/.setup-demo
 	$(PY) -m pip install -q torch==2.13.0
-	$(PY) -m pip install -q -e '.[demo,hf,api,test]' accelerate
+	$(PY) -m pip install -q -e '.[demo,hf,api,test,wandb]' accelerate
+	# headless Chromium for the HTML report test (Debian packages; a CJK font for the screenshots)
+	if ! command -v chromedriver >/dev/null && command -v apt-get >/dev/null; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver fonts-ipafont-gothic; fi
 	touch $@
 
 setup: $(VENV)/.setup-demo

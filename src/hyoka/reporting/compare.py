@@ -171,7 +171,7 @@ def format_comparison(c: Comparison) -> str:
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
     lines = ["  ".join(cell.ljust(w) if i < 2 or i == 7 else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths))).rstrip()
              for row in rows]  # fmt: skip
-    lines.insert(1, "  ".join("-" * w for w in widths))
+    lines.insert(1, "  ".join("-" * w for w in widths).rstrip())
     lines.append("")
     lines.append(f"A = {c.run_a}\nB = {c.run_b}")
     n_sig = sum(r.significant for r in c.tasks)
