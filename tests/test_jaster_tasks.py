@@ -11,13 +11,14 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import pytest
 
 from conftest import SHARED_DATA, require
-from hyoka.engine.scoring import TaskScorer
-from hyoka.models.base import Message, render_plain
+from hyoka.core.types import GenerateResult
+from hyoka.engine.scoring import DocResults, score_task
+from hyoka.models.base import render_plain
 from hyoka.results.aggregate import MetricValue, TaskResult, aggregate_categories
 from hyoka.tasks.registry import BUILTIN_DIR, Registry, load_registry
 from hyoka.tasks.task import LoadedTask, PromptOptions, load_task
@@ -44,11 +45,6 @@ LABELS: dict[str, set[str]] = {
 NUMERIC = {"jaster_mawps", "jaster_mgsm_ja", "jaster_mgsm_en", "jaster_jsts"}
 FREE_TEXT = {"jaster_jemhopqa", "jaster_jemhopqa_cot", "jaster_niilc", "jaster_jsquad", "jaster_xwinograd_ja"}
 JASTER_TASKS = sorted({*LABELS, *NUMERIC, *FREE_TEXT})
-
-
-class PlainRenderer:
-    def render(self, messages: Sequence[Message], *, use_chat_template: bool) -> str:
-        return render_plain(messages)
 
 
 @pytest.fixture(scope="module")
@@ -182,12 +178,13 @@ def test_targets_well_formed(registry: Registry, name: str) -> None:
 def test_gold_output_scores_full_marks(registry: Registry, name: str) -> None:
     """The gold, written as the model would, survives extraction and scores 1.0."""
     task = _loaded(registry, name)
-    scorer = TaskScorer(task.config, PlainRenderer(), use_chat_template=False, gen_overrides={})  # type: ignore[arg-type]
     samples = task.build_samples(limit=60, options=PromptOptions(num_fewshot=0))
-    records = [scorer.score(s, [{"text": _gold_output(name, s.references[0]) + "\n\n余計な説明"}]) for s in samples]
+    outputs = [GenerateResult.from_output(_gold_output(name, s.references[0]) + "\n\n余計な説明") for s in samples]
+    outcome = score_task(task.config, [DocResults(s, render_plain(s.messages), [o]) for s, o in zip(samples, outputs)])
+    records = outcome.records
     assert all(r.error is None for r in records)
     assert all(r.extracted == r.references[0] for r in records)
-    for label, value in scorer.aggregate(records).items():
+    for label, value in outcome.metrics.items():
         assert math.isclose(value.value, 1.0), (label, value)
 
 

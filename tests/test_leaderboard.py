@@ -6,7 +6,6 @@ import csv
 import io
 import json
 import math
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -61,6 +60,37 @@ def test_nejumi_leaderboard_over_a_folder_of_runs(gemma_runs: GemmaRuns, tmp_pat
     assert row["categories"]["GLP_知識・質問応答"] is None and row["total"] is None
     assert (tmp_path / "leaderboard_nejumi.md").read_text().count("|") > 10
     assert (tmp_path / "leaderboard_nejumi.csv").is_file()
+
+
+@pytest.fixture(scope="module")
+def mtbench_run(gemma_runs: GemmaRuns, shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A real `hyoka mtbench` run: GPT-4's saved Japanese MT-Bench answers (the data mirror)
+    judged by the scripted `mock:` backend: 3/10 where the judge sees a reference answer
+    (math, reasoning, coding), 8/10 elsewhere."""
+    root = tmp_path_factory.mktemp("mtbench")
+    script = root / "judge.jsonl"
+    script.write_text('{"pattern": "参考回答|Reference Answer", "output": "[[3]]"}\n{"output": "[[8]]"}\n', encoding="utf-8")
+    answers = shared_data / "japanese_mt_bench" / "model_answer" / "gpt-4.jsonl"
+    done = _hyoka("mtbench", "--answers", str(answers), "--judge", "mock:", "--judge-args", f"script={script}",
+                  "--output", str(root / "run"), "--quiet", env=gemma_runs.env)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return root / "run"
+
+
+def test_nejumi_mtbench_categories_are_scaled_to_one(gemma_runs: GemmaRuns, mtbench_run: Path, tmp_path: Path) -> None:
+    done = _hyoka("leaderboard", str(gemma_runs.zero.parent), str(mtbench_run), "--suite", "nejumi", "--output",
+                  str(tmp_path), env=gemma_runs.env)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    rows = {r["model"]: r for r in json.loads((tmp_path / "leaderboard_nejumi.json").read_text())["rows"]}
+    assert len(rows) == 2  # Gemma (two jaster runs) and GPT-4 (brought MT-Bench answers)
+    gpt4 = rows["gpt-4"]
+    assert gpt4["categories"]["GLP_表現"]["value"] == pytest.approx(0.8)  # roleplay, writing, humanities: 8/10
+    assert gpt4["categories"]["GLP_推論"]["value"] == pytest.approx(0.3)  # reasoning: judged with a reference
+    assert gpt4["categories"]["GLP_抽出"]["value"] == pytest.approx(0.8)
+    assert gpt4["categories"]["GLP_数学的推論"] is None  # needs jaster MAWPS and MGSM too
+    overall = load_run(mtbench_run).task_metrics("mtbench_ja")["score"]["value"]
+    assert gpt4["scores"]["MT-Bench ja /10"]["value"] == pytest.approx(overall / 10)
+    assert gpt4["total"] is None
 
 
 def test_suite_file_categories_and_total(gemma_runs: GemmaRuns, tmp_path: Path) -> None:
@@ -130,17 +160,22 @@ def test_blended_run_gives_the_same_leaderboard_row(gemma_runs: GemmaRuns, tmp_p
     assert cmp.returncode == 0 and "+0.0000" in cmp.stdout, cmp.stderr
 
 
-def test_blending_two_models_is_refused(gemma_runs: GemmaRuns, tmp_path: Path) -> None:
-    other = tmp_path / "other-model"
-    shutil.copytree(gemma_runs.two, other)
-    summary = json.loads((other / "summary.json").read_text())
-    summary["model"]["weights_hash"] = "f" * 64  # the same files, said to come from other weights
-    summary["model"]["name"] = "other.gguf"
-    (other / "summary.json").write_text(json.dumps(summary))
+def test_blending_two_models_is_refused(gemma_runs: GemmaRuns, mtbench_run: Path, tmp_path: Path) -> None:
     out = tmp_path / "blended"
-    done = _hyoka("blend", "--output", str(out), f"{gemma_runs.zero}:jcommonsenseqa", f"{other}:jaster_jcommonsenseqa",
-                  env=gemma_runs.env)  # fmt: skip
+    done = _hyoka("blend", "--output", str(out), f"{gemma_runs.zero}:jcommonsenseqa", str(mtbench_run), env=gemma_runs.env)
     assert done.returncode == 2
     lines = done.stderr.strip().splitlines()
-    assert len(lines) == 1 and "different model" in lines[0] and "blend runs of one model only" in lines[0]
+    assert len(lines) == 1 and "different model" in lines[0] and "blend runs of one model only" in lines[0], lines
     assert not out.exists()
+
+
+def test_blended_mtbench_run_keeps_its_row(gemma_runs: GemmaRuns, mtbench_run: Path, tmp_path: Path) -> None:
+    blended = tmp_path / "blended"
+    assert _hyoka("blend", "--output", str(blended), str(mtbench_run), env=gemma_runs.env).returncode == 0
+    assert (blended / "mtbench_ja" / "judgments.jsonl").is_file()
+    rows = []
+    for name, run in (("a", mtbench_run), ("b", blended)):
+        done = _hyoka("leaderboard", str(run), "--suite", "nejumi", "--output", str(tmp_path / name), env=gemma_runs.env)
+        assert done.returncode == 0, done.stderr
+        rows.append(json.loads((tmp_path / name / "leaderboard_nejumi.json").read_text())["rows"][0])
+    assert rows[0]["categories"] == rows[1]["categories"] and rows[0]["model_key"] == rows[1]["model_key"]

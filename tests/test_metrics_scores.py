@@ -14,14 +14,17 @@ from hypothesis import strategies as st
 
 from hyoka.errors import DatasetError, TaskConfigError
 from hyoka.metrics import METRICS, Metric, get_metric
+from hyoka.metrics.base import ScoreInput, ScoringContext
 from hyoka.metrics.char_f1 import char_f1_score, f1_characters
 from hyoka.metrics.correlation import average_ranks, llmjp_parse_float
 from hyoka.metrics.set_f1 import set_f1_score
 
 
 def score(metric: Metric, predictions: Sequence[str], references: Sequence[Sequence[str]]):
-    values = [metric.sample(p, r) for p, r in zip(predictions, references)]
-    return metric.aggregate(predictions, references, values)
+    """The task-level value, through the scorer's path: score_batch, then aggregate."""
+    items = [ScoreInput("t", i, {}, "", list(r), [p], [p]) for i, (p, r) in enumerate(zip(predictions, references))]
+    scores = metric.score_batch(items, ScoringContext())
+    return metric.aggregate(items, scores)[metric.labels()[0]]
 
 
 def test_all_metrics_registered() -> None:
@@ -310,7 +313,7 @@ def test_unparsable_predictions_count_as_minus_two(name: str) -> None:
     assert values[0] == 4.5 and math.isnan(values[1]) and values[3] == 1.5 and math.isnan(values[4])
     substituted = ["4.5", "-2", "1", "1.5", "-2"]
     expected = score(metric, substituted, gold).value
-    assert metric.aggregate(predictions, gold, values).value == pytest.approx(expected)
+    assert score(metric, predictions, gold).value == pytest.approx(expected)
 
 
 def test_unparsable_value_is_configurable() -> None:
@@ -365,4 +368,4 @@ def test_correlation_bad_params() -> None:
 def test_correlation_bad_gold_is_a_dataset_error() -> None:
     metric = get_metric("pearson")
     with pytest.raises(DatasetError):
-        metric.aggregate(["1", "2"], [["1"], ["高い"]], [1.0, 2.0])
+        score(metric, ["1", "2"], [["1"], ["高い"]])

@@ -11,10 +11,9 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from typing import Callable, Sequence
 
 import pytest
-from conftest import require
+from conftest import mock_backend, require
 
 from hyoka.cli import main
 from hyoka.engine.cache import RequestCache
@@ -23,14 +22,6 @@ from hyoka.judge.byo import load_answer_file
 from hyoka.judge.judge import Judge, JudgeConfig, JudgeItem
 from hyoka.judge.mtbench import MTBenchOptions, game_outcome, japanese_ratio, run_mtbench
 from hyoka.judge.prompts import load_prompt_file, load_prompt_set
-from hyoka.models.base import (
-    Backend,
-    GenerateRequest,
-    GenerateResult,
-    LoglikelihoodRequest,
-    LoglikelihoodResult,
-    ModelIdentity,
-)
 
 JA = "japanese_mt_bench"
 STABLELM = f"{JA}/model_answer/japanese-stablelm-instruct-alpha-7b.jsonl"
@@ -38,25 +29,16 @@ GPT4 = f"{JA}/model_answer/gpt-4.jsonl"
 DATA = (f"{JA}/question_full.jsonl", f"{JA}/judge_ja_prompts.jsonl", f"{JA}/judge_prompts.jsonl", STABLELM, GPT4)
 
 
-class ScriptedJudge(Backend):
-    """A judge whose reply is a function of the request; records every call."""
+def scripted(folder: Path, *rows: dict, name: str = "script"):  # type: ignore[no-untyped-def]
+    """A `mock:` judge or model answering from these script rows (see hyoka.models.mock)."""
+    sub = folder / name
+    sub.mkdir(exist_ok=True)
+    return mock_backend(sub, list(rows))
 
-    kind = "scripted"
 
-    def __init__(self, reply: Callable[[GenerateRequest], str]) -> None:
-        self.reply = reply
-        self.calls: list[GenerateRequest] = []
-
-    @property
-    def identity(self) -> ModelIdentity:
-        return ModelIdentity("scripted", "judge", "w0", "none")
-
-    def loglikelihood(self, requests: Sequence[LoglikelihoodRequest]) -> list[LoglikelihoodResult]:
-        raise NotImplementedError
-
-    def generate(self, requests: Sequence[GenerateRequest]) -> list[GenerateResult]:
-        self.calls += requests
-        return [GenerateResult(self.reply(r)) for r in requests]
+def replying(folder: Path, reply: str, name: str = "script"):  # type: ignore[no-untyped-def]
+    """A `mock:` backend giving every prompt the same reply."""
+    return scripted(folder, {"output": reply}, name=name)
 
 
 @pytest.fixture
@@ -101,7 +83,8 @@ def test_bad_prompt_file_is_one_line_naming_line_and_field(tmp_path: Path) -> No
 
 
 def test_unparseable_reply_is_retried_with_a_new_cache_key(data: Path, tmp_path: Path) -> None:
-    judge_backend = ScriptedJudge(lambda r: "Looks right." if r.params.temperature == 0 else "Rating: [[7]]")
+    # the first call with a prompt gets the first reply, the retry the second
+    judge_backend = scripted(tmp_path, {"output": ["Looks right.", "Rating: [[7]]"]})
     cache = RequestCache(tmp_path / "c.sqlite")
     judge = Judge(judge_backend, cache, JudgeConfig(retries=2))
     [j] = judge.judge([_item(data)], show_progress=False)
@@ -113,7 +96,7 @@ def test_unparseable_reply_is_retried_with_a_new_cache_key(data: Path, tmp_path:
 
 
 def test_judge_gives_up_after_k_retries_and_keeps_the_reply(data: Path, tmp_path: Path) -> None:
-    judge = Judge(ScriptedJudge(lambda r: "申し訳ありませんが、評価できません。"), RequestCache(tmp_path / "c.sqlite"), JudgeConfig(retries=1))
+    judge = Judge(replying(tmp_path, "申し訳ありませんが、評価できません。"), RequestCache(tmp_path / "c.sqlite"), JudgeConfig(retries=1))
     [j] = judge.judge([_item(data)], show_progress=False)
     assert j.failure == "refusal" and j.attempts == 2
     assert j.reply == "申し訳ありませんが、評価できません。" and len(j.earlier_replies) == 1
@@ -121,23 +104,19 @@ def test_judge_gives_up_after_k_retries_and_keeps_the_reply(data: Path, tmp_path
 
 def test_reasoning_is_split_off_before_parsing(data: Path, tmp_path: Path) -> None:
     reply = "<think>maybe [[2]]?</think>The answer is correct.\n評価：[[9]]"
-    [j] = Judge(ScriptedJudge(lambda r: reply), RequestCache(tmp_path / "c.sqlite")).judge([_item(data)], show_progress=False)
+    [j] = Judge(replying(tmp_path, reply), RequestCache(tmp_path / "c.sqlite")).judge([_item(data)], show_progress=False)
     assert j.rating == 9.0 and j.reasoning == "maybe [[2]]?"
 
 
-class NoSystemTemplate(ScriptedJudge):
-    """A chat template that rejects system messages (as Gemma 2's and Mistral's do)."""
-
-    @property
-    def chat_template(self) -> str | None:
-        return (
-            "{% for m in messages %}{% if m.role == 'system' %}{{ raise_exception('no system role') }}{% endif %}"
-            "<{{ m.role }}>{{ m.content }}{% endfor %}<assistant>"
-        )
-
-
 def test_judge_without_system_role_gets_the_instructions_in_the_user_turn(data: Path, tmp_path: Path) -> None:
-    backend = NoSystemTemplate(lambda r: "[[5]]")
+    # a chat template that rejects system messages (as Gemma 2's and Mistral's do)
+    template = tmp_path / "no_system.jinja"
+    template.write_text(
+        "{% for m in messages %}{% if m.role == 'system' %}{{ raise_exception('no system role') }}{% endif %}"
+        "<{{ m.role }}>{{ m.content }}{% endfor %}<assistant>",
+        encoding="utf-8",
+    )
+    backend = mock_backend(tmp_path, [{"output": "[[5]]"}], chat_template=template)
     item = JudgeItem("q", load_prompt_set("en").get("single", False, 2), {
         "question_1": "Q1", "question_2": "Q2", "answer_1": "A1", "answer_2": "A2"})  # fmt: skip
     judge = Judge(backend, RequestCache(tmp_path / "c.sqlite"))
@@ -147,11 +126,11 @@ def test_judge_without_system_role_gets_the_instructions_in_the_user_turn(data: 
 
 
 def test_structured_mode_asks_for_json(data: Path, tmp_path: Path) -> None:
-    backend = ScriptedJudge(lambda r: 'The draft said [[3]].\n{"rating": 8}')
+    backend = replying(tmp_path, 'The draft said [[3]].\n{"rating": 8}')
     judge = Judge(backend, RequestCache(tmp_path / "c.sqlite"), JudgeConfig(structured=True))
     [j] = judge.judge([_item(data)], show_progress=False)
     assert j.rating == 8.0 and j.rule == "json"
-    assert '{"rating":' in backend.calls[0].messages[-1].content
+    assert '{"rating":' in backend.requests[0].messages[-1].content
 
 
 # --- MT-Bench runs with a scripted judge ------------------------------------------------------------
@@ -163,8 +142,8 @@ def _options(data: Path, tmp_path: Path, **kw: object) -> MTBenchOptions:
 
 
 def test_byo_answers_with_repeats_take_the_median(data: Path, tmp_path: Path) -> None:
-    ratings = {1234: "[[2]]", 1235: "[[9]]", 1236: "[[5]]"}
-    backend = ScriptedJudge(lambda r: f"評価：{ratings[r.params.seed]}")
+    # repeat r of a judgment is the r-th call with its prompt (seeds 1234, 1235, 1236)
+    backend = scripted(tmp_path, {"output": ["評価：[[2]]", "評価：[[9]]", "評価：[[5]]"]})
     options = _options(data, tmp_path, answers_file=data / GPT4, categories=("writing",), limit=2, judge_repeats=3)
     outcome = run_mtbench(None, Judge(backend, RequestCache(tmp_path / "c.sqlite")), RequestCache(tmp_path / "c2.sqlite"), options)
     detail = outcome.metrics["mtbench"]
@@ -172,7 +151,8 @@ def test_byo_answers_with_repeats_take_the_median(data: Path, tmp_path: Path) ->
     assert detail["overall"]["n"] == 4 and detail["overall"]["failed"] == 0
     assert detail["judge_calls"]["judgments"] == 12
     assert detail["turns"]["2"]["n"] == 2 and detail["categories"]["writing"]["turns"]["1"]["score"] == 5.0
-    turn2 = [c for c in backend.calls if "### User:" in c.prompt]
+    assert [r.params.seed for r in backend.requests[:3]] == [1234, 1235, 1236]
+    turn2 = [c for c in backend.requests if "### User:" in c.prompt]
     assert turn2 and all("Assistant A" in c.prompt for c in turn2)  # the multi-turn prompt
     assert outcome.metrics["tasks"]["mtbench_ja"]["metrics"]["score"]["failed"] == 0
     assert {p.suffix for p in outcome.charts} == {".png", ".svg"}
@@ -181,34 +161,33 @@ def test_byo_answers_with_repeats_take_the_median(data: Path, tmp_path: Path) ->
 
 
 def test_one_turn_answers_count_turn_two_as_missing(data: Path, tmp_path: Path) -> None:
-    backend = ScriptedJudge(lambda r: "Rating: [[4]]")
+    backend = replying(tmp_path, "Rating: [[4]]")
     options = _options(data, tmp_path, answers_file=data / STABLELM, categories=("math",), limit=1)
     outcome = run_mtbench(None, Judge(backend, RequestCache(tmp_path / "c.sqlite")), RequestCache(tmp_path / "c2.sqlite"), options)
     detail = outcome.metrics["mtbench"]
     assert detail["turns"]["1"]["score"] == 4.0
     assert detail["turns"]["2"]["n"] == 0 and detail["turns"]["2"]["failures"] == {"missing_answer": 1}
     # math is judged against the reference answer
-    assert backend.calls[0].messages[-1].content.count("[参考回答の開始]") == 1
+    assert backend.requests[0].messages[-1].content.count("[参考回答の開始]") == 1
 
 
 def test_each_samples_second_turn_follows_its_own_first(data: Path, tmp_path: Path) -> None:
-    def answer(request: GenerateRequest) -> str:
-        turn = sum(1 for m in request.messages if m.role == "user")
-        return f"<think>plan</think>answer seed={request.params.seed} turn={turn}"
-
-    model = ScriptedJudge(answer)
-    judge = ScriptedJudge(lambda r: "[[6]]")
+    # each prompt's first call gets answer 1, its second answer 2: the two samples of a
+    # question (seeds 10, 11) answer turn 1 differently; turn 2 prompts are new (call 1)
+    model = scripted(tmp_path, {"output": ["<think>plan</think>answer 1", "<think>plan</think>answer 2"]}, name="model")
+    judge = replying(tmp_path, "[[6]]", name="judge")
+    first_answer = {10: "answer 1", 11: "answer 2"}
     cache = RequestCache(tmp_path / "c.sqlite")
     options = _options(data, tmp_path, categories=("writing",), limit=2, num_samples=2, seed=10)
     outcome = run_mtbench(model, Judge(judge, cache), cache, options)
-    assert [sum(m.role == "user" for m in r.messages) for r in model.calls] == [1, 1, 1, 1, 2, 2, 2, 2]  # two rounds
-    for request in model.calls[4:]:
+    assert [sum(m.role == "user" for m in r.messages) for r in model.requests] == [1, 1, 1, 1, 2, 2, 2, 2]  # two rounds
+    for request in model.requests[4:]:
         # the history holds THIS sample's first answer, without its reasoning
-        assert request.messages[1].content == f"answer seed={request.params.seed} turn=1"
-    assert {r.params.temperature for r in model.calls} == {0.7}  # FastChat's for writing
+        assert request.messages[1].content == first_answer[request.params.seed]
+    assert {r.params.temperature for r in model.requests} == {0.7}  # FastChat's for writing
     saved = load_answer_file(tmp_path / "run" / "answers.jsonl")
     choice = saved.answers[71].samples[1]
-    assert choice.turns == ["answer seed=11 turn=1", "answer seed=11 turn=2"] and choice.reasoning == ["plan", "plan"]
+    assert choice.turns == ["answer 2", "answer 1"] and choice.reasoning == ["plan", "plan"]
     assert outcome.metrics["mtbench"]["overall"]["score"] == 6.0 and outcome.metrics["mtbench"]["overall"]["n"] == 8
     assert outcome.metrics["mtbench"]["overall"]["sample_std"] == 0.0
     # a rerun generates nothing: every answer comes from the cache
@@ -217,28 +196,21 @@ def test_each_samples_second_turn_follows_its_own_first(data: Path, tmp_path: Pa
     assert again.answer_stats.model_calls == 0 and again.answer_stats.cache_hits == 8
 
 
-def _model_first(request: GenerateRequest, marker: str) -> str:
-    """[[A]] when the model's answer (containing `marker`) is in position A, else [[B]]."""
-    text = request.messages[-1].content
-    a = text.index("Assistant A's Answer]")
-    b = text.index("Assistant B's Answer]")
-    at = text.find(marker)
-    return "[[A]]" if a < at < b else "[[B]]"
-
-
 def test_pairwise_judges_both_orders(data: Path, tmp_path: Path) -> None:
     model = load_answer_file(data / STABLELM)
     marker = model.answers[71].samples[0].turns[0][:20]
     common = dict(answers_file=data / STABLELM, baseline_file=data / GPT4, categories=("writing",), limit=1, turns=(1,))
     # a judge that always picks the model's answer: a win in both orders
-    fair = ScriptedJudge(lambda r: _model_first(r, marker))
+    # [[A]] when the model's answer (containing `marker`) is in position A, else [[B]]
+    in_a = "Assistant A's Answer\\](?:(?!Assistant B).)*" + re.escape(marker)
+    fair = scripted(tmp_path, {"pattern": in_a, "output": "[[A]]"}, {"output": "[[B]]"}, name="fair")
     won = run_mtbench(None, Judge(fair, RequestCache(tmp_path / "a.sqlite")), RequestCache(tmp_path / "x.sqlite"),
                       _options(data, tmp_path, **common))  # fmt: skip
     overall = won.metrics["mtbench"]["overall"]
     assert (overall["win"], overall["loss"], overall["tie"], overall["win_rate_adjusted"]) == (1, 0, 0, 1.0)
-    assert len(fair.calls) == 2
+    assert len(fair.requests) == 2
     # a judge with position bias (always A) flips with the order: a tie, as FastChat counts it
-    biased = ScriptedJudge(lambda r: "[[A]]")
+    biased = replying(tmp_path, "[[A]]", name="biased")
     tied = run_mtbench(None, Judge(biased, RequestCache(tmp_path / "b.sqlite")), RequestCache(tmp_path / "y.sqlite"),
                        _options(data, tmp_path, output=tmp_path / "run2", **common))  # fmt: skip
     assert tied.metrics["mtbench"]["overall"]["tie"] == 1

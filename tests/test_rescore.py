@@ -1,7 +1,7 @@
 """`hyoka score`: re-scoring saved outputs reproduces a finished run, and reads other JSONL.
 
-The run is made by a deterministic stand-in backend through the real runner, so these
-tests need no model; the jaster tasks read the real data mirror (HYOKA_DATA_DIR).
+The run is made by the scripted `mock:` backend through the real runner, so these tests
+need no model; the jaster tasks read the real data mirror (HYOKA_DATA_DIR).
 """
 
 from __future__ import annotations
@@ -9,50 +9,38 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import pytest
 
-from conftest import SHARED_DATA, require
+from conftest import SHARED_DATA, mock_backend, require
 from hyoka.cli import main
 from hyoka.engine.cache import NullCache
 from hyoka.engine.rescore import RescoreError, RescoreOptions, rescore
 from hyoka.engine.runner import RunOptions, run_evaluation
-from hyoka.models.base import (
-    Backend,
-    GenerateRequest,
-    GenerateResult,
-    LoglikelihoodRequest,
-    LoglikelihoodResult,
-    ModelIdentity,
-)
 from hyoka.tasks.registry import Registry, load_registry
 
-#: canned answers; a prompt's hash picks one, so some are right and most are wrong
+#: canned answers; a document's hash picks one, so some are right and most are wrong
 ANSWERS = ["neutral", "entailment", "YES", "NO", "3.2", "1.0", "4", "東京", "contradiction\n\n補足", "\n\n空"]
-
-
-class CannedBackend(Backend):
-    """Deterministic outputs from the prompt's hash: a reproducible 'model' for tests."""
-
-    kind = "canned"
-
-    @property
-    def identity(self) -> ModelIdentity:
-        return ModelIdentity("canned", "canned", "0" * 64, "0" * 64)
-
-    def generate(self, requests: Sequence[GenerateRequest]) -> list[GenerateResult]:
-        return [GenerateResult(ANSWERS[_hash(r.prompt) % len(ANSWERS)]) for r in requests]
-
-    def loglikelihood(self, requests: Sequence[LoglikelihoodRequest]) -> list[LoglikelihoodResult]:
-        return [
-            LoglikelihoodResult(-float(_hash(r.context + r.continuation) % 97) / 7, False, len(r.continuation))
-            for r in requests
-        ]
+MAX_CHOICES = 10
 
 
 def _hash(text: str) -> int:
     return int(hashlib.sha256(text.encode("utf-8")).hexdigest()[:8], 16)
+
+
+def canned_script(tasks: list[str], limit: int) -> list[dict[str, Any]]:
+    """A reproducible 'model': per document, an answer and a log-likelihood per choice."""
+    return [
+        {
+            "task": task,
+            "doc_id": i,
+            "output": ANSWERS[_hash(f"{task}:{i}") % len(ANSWERS)],
+            "logprobs": [-float(_hash(f"{task}:{i}:{c}") % 97) / 7 for c in range(MAX_CHOICES)],
+        }
+        for task in tasks
+        for i in range(limit)
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +56,8 @@ def _need_data(registry: Registry, task: str) -> None:
 
 def _run(registry: Registry, tasks: list[str], output: Path, limit: int = 40) -> dict[str, Any]:
     options = RunOptions(tasks=tasks, output=output, limit=limit, show_progress=False)
-    return run_evaluation(registry, CannedBackend(), NullCache(), options).metrics
+    backend = mock_backend(output.parent, canned_script(registry.resolve(tasks), limit))
+    return run_evaluation(registry, backend, NullCache(), options).metrics
 
 
 @pytest.mark.parametrize("task", ["jaster_jnli", "jaster_jemhopqa", "jaster_jsts", "jaster_jemhopqa_cot", "demo_ja"])

@@ -8,30 +8,13 @@ import sys
 from pathlib import Path
 from typing import Any, Sequence
 
-import yaml
 
+from hyoka.commands import backends
+from hyoka.commands import blend, compare, leaderboard, report  # finished runs → decisions (hyoka.reporting)
 from hyoka.errors import HyokaError
 
-GEN_KEYS = {"max_tokens": int, "temperature": float, "top_p": float, "seed": int, "stop": list, "n": int}
-
-
-def _parse_gen(items: Sequence[str]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for item in items:
-        key, sep, raw = item.partition("=")
-        if not sep or key not in GEN_KEYS:
-            raise HyokaError(f"--gen {item}: expected key=value with key one of {', '.join(GEN_KEYS)}")
-        kind = GEN_KEYS[key]
-        value = yaml.safe_load(raw) if raw else raw
-        if kind is list:
-            value = value if isinstance(value, list) else [str(value)]
-        else:
-            try:
-                value = kind(value)
-            except (TypeError, ValueError):
-                raise HyokaError(f"--gen {item}: {key} must be {kind.__name__}") from None
-        out[key] = value
-    return out
+#: generation settings `hyoka run --gen` uses (n: samples per prompt)
+RUN_GEN_KEYS = ("max_tokens", "temperature", "top_p", "seed", "stop", "n")
 
 
 def _default_output(spec: str) -> Path:
@@ -41,10 +24,13 @@ def _default_output(spec: str) -> Path:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from hyoka.engine.cache import NullCache, RequestCache
-    from hyoka.engine.runner import RunOptions, run_evaluation
     from hyoka.data.files import cache_dir
-    from hyoka.models.registry import load_backend, parse_model_spec
+    from hyoka.engine.cache import NullCache, RequestCache
+    from hyoka.engine.preflight import preflight_run
+    from hyoka.engine.runner import RunOptions, run_evaluation
+    from hyoka.models.args import parse_gen
+    from hyoka.models.registry import ModelSpec, check_model_args, load_backend, parse_model_spec
+    from hyoka.models.settings import load_settings, resolve_settings, results_path
     from hyoka.results.table import results_table
     from hyoka.tasks.registry import load_registry
     from hyoka.tasks.task import PromptOptions
@@ -52,15 +38,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     _check_wandb(args.wandb)  # a bad --wandb fails before the model loads
     spec = parse_model_spec(args.model, args.model_args)
     # --- model settings (--settings FILE): CLI > settings file > task defaults ---
-    from hyoka.models.registry import ModelSpec
-    from hyoka.models.servers import set_log_dir
-    from hyoka.models.settings import load_settings, resolve_settings, results_path
-
     model_settings = load_settings(Path(args.settings)) if args.settings else None
     resolved = resolve_settings(
-        model_settings, backend=spec.backend, cli_gen=_parse_gen(args.gen),
+        model_settings, backend=spec.backend, cli_gen=parse_gen(args.gen, allowed=RUN_GEN_KEYS),
         cli_system_prompt=args.system_prompt, cli_model_args=spec.args,
     )
+    check_model_args(spec.backend, resolved.model_args, source="--model-args (with --settings)")
     spec = ModelSpec(spec.backend, spec.name, resolved.model_args)
     default_output = (
         results_path(spec.backend, spec.name, spec.args, resolved.name) if model_settings else _default_output(args.model)
@@ -70,9 +53,6 @@ def cmd_run(args: argparse.Namespace) -> int:
     task_names = [t.strip() for t in args.tasks.split(",") if t.strip()]
     if not task_names:
         raise HyokaError("--tasks: give at least one task or group (see `hyoka tasks`)")
-    registry.resolve(task_names)  # unknown names fail before the model loads
-    if args.limit is not None and args.limit <= 0:
-        raise HyokaError("--limit must be a positive number of documents per task")
     options = RunOptions(
         tasks=task_names,
         output=Path(args.output) if args.output else default_output,
@@ -80,13 +60,22 @@ def cmd_run(args: argparse.Namespace) -> int:
         prompt=PromptOptions(num_fewshot=args.num_fewshot, system_prompt=resolved.system_prompt, fewshot_style=args.fewshot_style),
         use_chat_template=args.chat,
         gen_overrides=resolved.gen_overrides,
+        repeats=args.repeats,
         show_progress=not args.quiet,
         model_spec=spec.display,
         settings=resolved.summary(),
     )
-    set_log_dir(options.output)  # managed inference servers log into the run directory
+    # every task, its prompts and the output folder are checked before the model loads
+    preflight_run(
+        registry, task_names, limit=options.limit, prompt=options.prompt,
+        gen_overrides=options.gen_overrides, output=options.output,
+    )
     cache = NullCache() if args.no_cache else RequestCache(cache_dir() / "requests.sqlite")
-    backend = load_backend(spec)
+    try:
+        backend = load_backend(spec, log_dir=options.output)  # managed servers log into the run folder
+    except BaseException:
+        cache.close()
+        raise
     try:
         outcome = run_evaluation(registry, backend, cache, options)
     finally:
@@ -104,6 +93,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_tasks(args: argparse.Namespace) -> int:
+    from hyoka.results.table import format_rows
     from hyoka.tasks.registry import load_registry
 
     registry = load_registry([Path(p) for p in args.include_path])
@@ -112,26 +102,22 @@ def cmd_tasks(args: argparse.Namespace) -> int:
         c = spec.config
         groups = ",".join(c.groups) + (" (opt-in)" if c.opt_in else "")
         rows.append((name, c.language, c.formulation, str(c.num_docs or "?"), groups))
-    widths = [max(len(r[i]) for r in rows) for i in range(5)]
-    for row in rows:
-        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
+    print(format_rows(rows))
     if registry.groups:
         print("\ngroups: " + ", ".join(sorted(registry.groups)))
     return 0
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from hyoka.tasks.registry import validate_file
+    from hyoka.engine.validate import validate_paths
 
-    bad = 0
-    for file in args.files:
-        configs, problems = validate_file(Path(file))
-        for p in problems:
-            print(p, file=sys.stderr)
-        bad += len(problems)
-        if not problems:
-            print(f"{file}: ok ({len(configs)} {'entry' if len(configs) == 1 else 'entries'})")
-    return 1 if bad else 0
+    os.environ.setdefault("HYOKA_OFFLINE", "1")  # validating never downloads data
+    problems, checked = validate_paths([Path(p) for p in args.files], [Path(p) for p in args.include_path])
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    for path, count in checked:
+        print(f"{path}: ok ({count} {'entry' if count == 1 else 'entries'})")
+    return 1 if problems else 0
 
 
 def cmd_show(args: argparse.Namespace) -> int:
@@ -144,12 +130,9 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 # --- hyoka mtbench (LLM-as-a-judge; docs/judge.md) ------------------------------------ begin
 def _merge_args(items: Sequence[str]) -> dict[str, str]:
-    from hyoka.models.registry import parse_model_args
+    from hyoka.models.args import parse_kv
 
-    merged: dict[str, str] = {}
-    for item in items:
-        merged.update(parse_model_args(item))
-    return merged
+    return parse_kv(items, flag="--judge-args")
 
 
 def _csv(text: str | None) -> list[str]:
@@ -161,6 +144,7 @@ def cmd_mtbench(args: argparse.Namespace) -> int:
     from hyoka.engine.cache import NullCache, RequestCache
     from hyoka.judge.judge import Judge, JudgeConfig
     from hyoka.judge.mtbench import DEFAULT_MAX_TOKENS, TEMPERATURE_PRESETS, MTBenchOptions, prepare, results_table, run_mtbench
+    from hyoka.models.args import parse_gen
     from hyoka.models.registry import load_backend, parse_model_spec
 
     _check_wandb(args.wandb)  # a bad --wandb fails before the model loads
@@ -171,9 +155,9 @@ def cmd_mtbench(args: argparse.Namespace) -> int:
     judge_args = _merge_args(args.judge_args)
     judge_config = JudgeConfig.from_args(judge_args)
     backend_args = ",".join(f"{k}={v}" for k, v in judge_args.items() if k not in JudgeConfig.keys())
-    judge_spec = parse_model_spec(args.judge, backend_args)
+    judge_spec = parse_model_spec(args.judge, backend_args, source="--judge-args")
     model_spec = parse_model_spec(args.model, args.model_args) if args.model else None
-    gen = _parse_gen(args.gen)
+    gen = parse_gen(args.gen, allowed=("max_tokens", "top_p", "seed", "temperature"))
     temperatures = dict(TEMPERATURE_PRESETS[args.temperatures])
     if "temperature" in gen:  # one temperature for every category
         temperatures = {c: float(gen["temperature"]) for c in temperatures}
@@ -205,18 +189,17 @@ def cmd_mtbench(args: argparse.Namespace) -> int:
         judge_spec=judge_spec.display,
     )
     prepared = prepare(options)  # bad options, answers or prompt files fail before any model loads
-    from hyoka.models.servers import set_log_dir
+    from hyoka.engine.preflight import check_output_dir
 
-    options.output.mkdir(parents=True, exist_ok=True)
-    set_log_dir(options.output)  # managed inference servers log into the run directory
+    check_output_dir(options.output)
     cache = NullCache() if args.no_cache else RequestCache(cache_dir() / "requests.sqlite")
-    model = load_backend(model_spec) if model_spec else None
+    model = load_backend(model_spec, log_dir=options.output) if model_spec else None
     same = model_spec is not None and (model_spec.backend, model_spec.name, model_spec.args) == (
         judge_spec.backend, judge_spec.name, judge_spec.args
     )
     judge_backend = model if same and model is not None else None
     try:
-        judge_backend = judge_backend or load_backend(judge_spec)
+        judge_backend = judge_backend or load_backend(judge_spec, log_dir=options.output)
         outcome = run_mtbench(model, Judge(judge_backend, cache, judge_config), cache, options, prepared=prepared)
     finally:
         for backend in {id(b): b for b in (model, judge_backend) if b is not None}.values():
@@ -322,13 +305,6 @@ def _log_to_wandb(run_dir: Path, target: str | None) -> None:
         log_run_to_wandb(run_dir, target)
 
 
-def _add_command(sub: Any, name: str) -> None:
-    """A subcommand that lives in its own module, hyoka.commands.NAME, exposing add_parser(sub)."""
-    import importlib
-
-    importlib.import_module(f"hyoka.commands.{name}").add_parser(sub)
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="hyoka", description="Evaluate LLMs on Japanese and English benchmarks.")
     parser.add_argument("--version", action="version", version=f"hyoka {_version()}")
@@ -342,12 +318,13 @@ def build_parser() -> argparse.ArgumentParser:
     targets.add_argument("--suite", dest="tasks", help="a suite such as jaster (same as --tasks SUITE)")
     run.add_argument("--limit", type=int, help="first N documents of each task")
     run.add_argument("--output", help="run directory (default results/BACKEND/MODEL)")
-    run.add_argument("--num-fewshot", type=int, help="few-shot examples (default: each task's own)")
+    run.add_argument("--num-fewshot", type=int, help="few-shot examples, 0 or more (default: each task's own)")
     run.add_argument("--fewshot-style", choices=["inline", "turns"], help="examples in one prompt, or as chat turns")
     run.add_argument("--system-prompt", help="system message for every prompt")
     run.add_argument("--chat", action="store_true", help="apply the model's chat template")
     run.add_argument("--gen", action="append", default=[], metavar="KEY=VALUE", help="generation setting, repeatable")
     run.add_argument("--model-args", help="backend settings k=v,k=v")
+    run.add_argument("--repeats", type=int, default=1, metavar="N", help="N outputs per document, all scored (same as --gen n=N)")
     run.add_argument("--include-path", action="append", default=[], help="folder of extra task YAML files")
     run.add_argument("--no-cache", action="store_true", help="neither read nor write the request cache")
     run.add_argument("--settings", metavar="FILE", help="model settings YAML (system message, generation, max_n, reasoning)")
@@ -359,20 +336,22 @@ def build_parser() -> argparse.ArgumentParser:
     tasks.add_argument("--include-path", action="append", default=[])
     tasks.set_defaults(func=cmd_tasks)
 
-    validate = sub.add_parser("validate", help="check task YAML files")
-    validate.add_argument("files", nargs="+")
+    validate = sub.add_parser("validate", help="check task YAML files or folders of them (everything a run checks before the model)")
+    validate.add_argument("files", nargs="+", metavar="PATH", help="task/group YAML files or folders")
+    validate.add_argument("--include-path", action="append", default=[], help="folder of tasks the files refer to")
     validate.set_defaults(func=cmd_validate)
 
     show = sub.add_parser("show", help="print the results table of a finished run")
     show.add_argument("run_dir")
     show.set_defaults(func=cmd_show)
 
+    backends.add_parser(sub)  # hyoka backends
     _add_mtbench_parser(sub)  # hyoka mtbench
     _add_score_parser(sub)  # hyoka score
-    _add_command(sub, "compare")  # hyoka compare RUN_A RUN_B (hyoka.commands.compare)
-    _add_command(sub, "leaderboard")  # hyoka leaderboard RUN_DIR... (hyoka.commands.leaderboard)
-    _add_command(sub, "blend")  # hyoka blend --output DIR RUN:TASKS... (hyoka.commands.blend)
-    _add_command(sub, "report")  # hyoka report RUN_DIR... -o report.html (hyoka.commands.report)
+    compare.add_parser(sub)  # hyoka compare RUN_A RUN_B
+    leaderboard.add_parser(sub)  # hyoka leaderboard RUN_DIR...
+    blend.add_parser(sub)  # hyoka blend --output DIR RUN:TASKS...
+    report.add_parser(sub)  # hyoka report RUN_DIR... -o report.html
     return parser
 
 

@@ -1,5 +1,8 @@
-"""Getting a pinned dataset file: local mirror first, then the pinned upstream URL.
+"""Pinned dataset files (`DataFile`) and getting one: a file beside the task, the local
+mirror, then the pinned upstream URL.
 
+Beside the task: `path:` (relative to the task file's folder, or absolute) — a user's own data,
+no mirror layout needed; the summary records it as `local:<absolute path>`.
 Mirror: `HYOKA_DATA_DIR` (laid out like shared/data: `jglue/jcommonsenseqa-v1.3/...`).
 Download cache: `HYOKA_CACHE_DIR/data` (default ~/.cache/hyoka/data), same layout.
 Every file with a sha256 is verified wherever it came from.
@@ -16,8 +19,55 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
 from hyoka.errors import DatasetError
-from hyoka.tasks.config import DataFile
+
+
+class DataUnavailable(DatasetError):
+    """The file is neither here nor downloadable now (offline, no url): a set-up problem, not
+    a problem of the task file (`hyoka validate` skips the data checks then)."""
+
+
+class DataFile(BaseModel):
+    """One dataset file: beside the task (`path`) or pinned in a mirror (`mirror_path`, with
+    an upstream `url` and the checksum)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    mirror_path: str | None = Field(default=None, description="path under HYOKA_DATA_DIR, laid out like shared/data")
+    path: str | None = Field(default=None, description="a file of yours: relative to the task file's folder, or absolute")
+    url: str | None = Field(default=None, description="pinned upstream URL (a commit, not a branch)")
+    sha256: str | None = Field(default=None, description="hex sha256 of the file")
+    package_resource: bool = Field(
+        default=False, description="the file ships inside hyoka (demo data); mirror_path is relative to tasks/builtin"
+    )
+
+    @field_validator("sha256")
+    @classmethod
+    def _hex(cls, v: str | None) -> str | None:
+        if v is not None and (len(v) != 64 or any(c not in "0123456789abcdef" for c in v)):
+            raise ValueError("sha256 must be 64 lowercase hex characters")
+        return v
+
+    @field_validator("mirror_path")
+    @classmethod
+    def _relative(cls, v: str | None) -> str | None:
+        if v is not None and Path(v).is_absolute():
+            raise ValueError("mirror_path is a path under HYOKA_DATA_DIR; for a file of yours write path: (absolute or beside the task file)")
+        return v
+
+    @model_validator(mode="after")
+    def _pinned(self) -> "DataFile":
+        if (self.mirror_path is None) == (self.path is None):
+            raise ValueError("give either path: (a file beside the task file) or mirror_path: (a file in HYOKA_DATA_DIR)")
+        if self.url is not None and self.sha256 is None:
+            raise ValueError("a file with a url needs its sha256 (pin what is downloaded)")
+        return self
+
+    @property
+    def name(self) -> str:
+        return str(self.mirror_path or self.path)
 
 BUILTIN_DATA_DIR = Path(__file__).resolve().parent.parent / "tasks" / "builtin"
 
@@ -30,6 +80,27 @@ def data_dirs() -> list[Path]:
     """Mirror folders, in order: HYOKA_DATA_DIR (os.pathsep-separated), then the download cache."""
     dirs = [Path(p) for p in os.environ.get("HYOKA_DATA_DIR", "").split(os.pathsep) if p]
     return [*dirs, cache_dir() / "data"]
+
+
+def read_manifest(path: Path) -> dict[str, DataFile]:
+    """A data manifest: JSON lines, one pinned file each (`{mirror_path, url, sha256}`, and
+    optionally a `name` to look it up by; the default name is the file's stem). The one form
+    for pinned files that are not a task's splits (a reader's many files, judge prompts)."""
+    from hyoka.data.readers import read_jsonl_objects
+
+    out: dict[str, DataFile] = {}
+    for line, row in read_jsonl_objects(path, expected="one pinned file per line: {mirror_path, url, sha256}"):
+        name = row.pop("name", None)
+        try:
+            spec = DataFile.model_validate(row)
+        except ValueError as exc:
+            reason = " ".join(str(exc).split())  # pydantic's message spans lines: keep one
+            raise DatasetError(f"{path}:{line}: bad manifest entry ({reason})") from None
+        key = str(name) if name is not None else Path(spec.name).stem
+        if key in out:
+            raise DatasetError(f"{path}:{line}: a second entry named '{key}'; give each a distinct name")
+        out[key] = spec
+    return out
 
 
 @dataclass(frozen=True)
@@ -47,7 +118,14 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
-def resolve_file(spec: DataFile, *, task: str) -> ResolvedFile:
+def resolve_file(spec: DataFile, *, task: str, base_dir: Path | None = None) -> ResolvedFile:
+    """Find the file. `base_dir`: the task file's folder (for `path:`)."""
+    if spec.path is not None:
+        path = (Path(base_dir or ".") / Path(spec.path).expanduser()).resolve()
+        if not path.is_file():
+            raise DatasetError(f"task '{task}': data file {path} (path: {spec.path}) does not exist; fix the task's splits")
+        return ResolvedFile(path, _verified(path, spec, task), f"local:{path}")
+    assert spec.mirror_path is not None
     if spec.package_resource:
         path = BUILTIN_DATA_DIR / spec.mirror_path
         return ResolvedFile(path, _verified(path, spec, task), "package")
@@ -56,13 +134,25 @@ def resolve_file(spec: DataFile, *, task: str) -> ResolvedFile:
         if path.is_file():
             return ResolvedFile(path, _verified(path, spec, task), f"mirror:{folder}")
     if spec.url is None:
-        raise DatasetError(
+        raise DataUnavailable(
             f"task '{task}': {spec.mirror_path} not found in {_dirs_text()} and it has no download url; "
             "set HYOKA_DATA_DIR to a folder that holds it"
         )
     target = cache_dir() / "data" / spec.mirror_path
     download(spec.url, target, expected_sha256=spec.sha256, task=task)
     return ResolvedFile(target, spec.sha256 or sha256_file(target), f"download:{spec.url}")
+
+
+def local_path(spec: DataFile, *, base_dir: Path | None = None) -> Path | None:
+    """Where the file is on this machine without downloading it (None: not here)."""
+    if spec.path is not None:
+        path = Path(base_dir or ".") / Path(spec.path).expanduser()
+        return path if path.is_file() else None
+    assert spec.mirror_path is not None
+    if spec.package_resource:
+        path = BUILTIN_DATA_DIR / spec.mirror_path
+        return path if path.is_file() else None
+    return next((d / spec.mirror_path for d in data_dirs() if (d / spec.mirror_path).is_file()), None)
 
 
 def _verified(path: Path, spec: DataFile, task: str) -> str:
@@ -82,7 +172,7 @@ def _dirs_text() -> str:
 def download(url: str, target: Path, *, expected_sha256: str | None, task: str, timeout: float = 60) -> None:
     """Fetch `url` to `target` atomically; the file appears only once its checksum is right."""
     if os.environ.get("HYOKA_OFFLINE") == "1" or os.environ.get("HF_HUB_OFFLINE") == "1":
-        raise DatasetError(
+        raise DataUnavailable(
             f"task '{task}': offline and {target.name} is not in {_dirs_text()}; "
             "set HYOKA_DATA_DIR to a local mirror (laid out like shared/data)"
         )
@@ -101,7 +191,7 @@ def download(url: str, target: Path, *, expected_sha256: str | None, task: str, 
         os.replace(tmp, target)
     except (urllib.error.URLError, OSError, TimeoutError) as exc:
         reason = getattr(exc, "reason", exc)
-        raise DatasetError(
+        raise DataUnavailable(
             f"task '{task}': cannot download {url} ({reason}) and {target.name} is not in {_dirs_text()}; "
             "set HYOKA_DATA_DIR to a local mirror (laid out like shared/data)"
         ) from None

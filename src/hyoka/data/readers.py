@@ -1,58 +1,53 @@
-"""Turning a dataset file into a list of documents (dicts)."""
+"""Turning a dataset file into a list of documents (dicts), and the one JSONL reader.
+
+Task hooks (a custom `reader`, `process_docs`) are called by the task layer (hyoka.tasks.task),
+which knows their names for error messages; this module only knows file formats."""
 
 from __future__ import annotations
 
 import csv
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from hyoka.errors import DatasetError, HyokaError
-from hyoka.tasks.config import DatasetConfig
 
 Doc = dict[str, Any]
+DataFormat = Literal["json", "jsonl", "json_records", "csv", "tsv", "text"]
 
 
-def read_docs(path: Path, dataset: DatasetConfig, *, split: str, task: str) -> list[Doc]:
+def read_format(path: Path, fmt: DataFormat, *, csv_header: list[str] | None = None, task: str) -> list[Doc]:
+    """A dataset file in one of the built-in formats → documents; errors name the task and file:line."""
     try:
-        if dataset.reader is not None:
-            docs = dataset.reader.resolve()(path, split)
-        else:
-            docs = _read_builtin_format(path, dataset)
+        docs = _read_builtin_format(path, fmt, csv_header)
     except DatasetError:
         raise
     except (ValueError, KeyError, IndexError, csv.Error, UnicodeDecodeError) as exc:
-        raise DatasetError(f"task '{task}': cannot read {path} as {dataset.format}: {type(exc).__name__}: {exc}") from None
-    if not isinstance(docs, list) or not all(isinstance(d, dict) for d in docs):
-        raise DatasetError(f"task '{task}': reader for {path} must return a list of dicts")
-    if dataset.process_docs is not None:
-        docs = dataset.process_docs.resolve()(docs)
+        raise DatasetError(f"task '{task}': cannot read {path} as {fmt}: {type(exc).__name__}: {exc}") from None
     return docs
 
 
-def _read_builtin_format(path: Path, dataset: DatasetConfig) -> list[Doc]:
-    fmt = dataset.format
+def _read_builtin_format(path: Path, fmt: DataFormat, csv_header: list[str] | None) -> list[Doc]:
     if fmt == "jsonl":
-        with path.open(encoding="utf-8-sig") as f:
-            return [json.loads(line) for line in f if line.strip()]
+        return [obj for _, obj in read_jsonl_objects(path, expected="one JSON object (a document) per line")]
     if fmt in ("json", "json_records"):
         data = json.loads(path.read_text(encoding="utf-8-sig"))
         if isinstance(data, dict) and fmt == "json_records":
             raise ValueError("expected a JSON array of records")
         return data if isinstance(data, list) else [data]
     if fmt in ("csv", "tsv"):
-        return _read_delimited(path, dataset, delimiter="," if fmt == "csv" else "\t")
+        return _read_delimited(path, csv_header, delimiter="," if fmt == "csv" else "\t")
     if fmt == "text":
         return [{"text": line.rstrip("\n")} for line in path.open(encoding="utf-8") if line.strip()]
     raise ValueError(f"unknown format {fmt}")
 
 
-def _read_delimited(path: Path, dataset: DatasetConfig, *, delimiter: str) -> list[Doc]:
+def _read_delimited(path: Path, csv_header: list[str] | None, *, delimiter: str) -> list[Doc]:
     quoting = csv.QUOTE_MINIMAL if delimiter == "," else csv.QUOTE_NONE
     with path.open(encoding="utf-8-sig", newline="") as f:
         rows = list(csv.reader(f, delimiter=delimiter, quoting=quoting))
-    if dataset.csv_header is not None:
-        header = dataset.csv_header
+    if csv_header is not None:
+        header = csv_header
     else:
         header, rows = rows[0], rows[1:]
     docs = []

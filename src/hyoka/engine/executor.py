@@ -1,31 +1,31 @@
-"""Sending requests to a backend: cache first, then the model in batches, storing as batches finish."""
+"""Sending requests to a backend: cache first, then the model in batches, storing as batches finish.
+
+`execute` returns typed results (hyoka.core.types), one per pending request, in order.
+"""
 
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, field
-from typing import Any, Sequence, Union
+from dataclasses import dataclass, field
+from typing import Any, Sequence
 
 from tqdm import tqdm
 
+from hyoka.core.types import Request, Result, request_kind
 from hyoka.engine.cache import RequestCache, request_key
-from hyoka.models.base import Backend, GenerateRequest, LoglikelihoodRequest
-
-Request = Union[LoglikelihoodRequest, GenerateRequest]
+from hyoka.models.base import Backend
 
 
 @dataclass(frozen=True)
 class PendingRequest:
-    kind: str  # "loglikelihood" | "generate"
+    kind: str  # "loglikelihood" | "generate" (must match the request's type)
     request: Request
+    #: sample index: part of the cache key, so N samples of one prompt are N calls
     repeat: int = 0
 
-    def payload(self) -> dict[str, Any]:
-        data = asdict(self.request)
-        # the rendered prompt is what is sent; messages are kept for chat endpoints only
-        if isinstance(self.request, GenerateRequest) and not self.request.messages:
-            data.pop("messages", None)
-        return data
+    def __post_init__(self) -> None:
+        if self.kind != request_kind(self.request):
+            raise ValueError(f"PendingRequest kind {self.kind!r} does not match {type(self.request).__name__}")
 
 
 @dataclass
@@ -54,11 +54,11 @@ def execute(
     *,
     description: str,
     show_progress: bool = True,
-) -> tuple[list[dict[str, Any]], ExecutionStats]:
-    """Responses (as dicts, in the order of `pending`) and what it took to get them."""
+) -> tuple[list[Result], ExecutionStats]:
+    """Results (in the order of `pending`) and what it took to get them."""
     start = time.perf_counter()
     model = backend.identity.as_dict()
-    keys = [request_key(model, p.kind, p.payload(), p.repeat) for p in pending]
+    keys = [request_key(model, p.request, p.repeat) for p in pending]
     found = cache.get_many(set(keys))
     stats = ExecutionStats(requests=len(pending), cache_hits=sum(1 for k in keys if k in found))
     todo: dict[str, PendingRequest] = {}
@@ -75,24 +75,25 @@ def execute(
             for i in range(0, len(of_kind), batch_size):
                 batch = of_kind[i : i + batch_size]
                 results = _call(backend, kind, [p.request for _, p in batch])
+                if len(results) != len(batch):  # a backend bug must not shift answers onto other prompts
+                    raise RuntimeError(f"{type(backend).__name__}.{kind} returned {len(results)} results for {len(batch)} requests")
                 stats.model_calls += len(batch)
                 rows = []
                 for (key, p), result in zip(batch, results):
-                    response = asdict(result)
-                    found[key] = response
+                    found[key] = result
                     if result.error is not None:
                         stats.errors += 1
                         reason = result.error.split(":", 1)[0]
                         stats.error_reasons[reason] = stats.error_reasons.get(reason, 0) + 1
                     else:
-                        rows.append((key, kind, model, p.payload(), response))
+                        rows.append((key, model, p.request, result))
                 cache.put_many(rows)
                 bar.update(len(batch))
     stats.seconds = time.perf_counter() - start
     return [found[k] for k in keys], stats
 
 
-def _call(backend: Backend, kind: str, requests: list[Any]) -> list[Any]:
+def _call(backend: Backend, kind: str, requests: list[Any]) -> Sequence[Result]:
     if kind == "loglikelihood":
         return backend.loglikelihood(requests)
     return backend.generate(requests)

@@ -3,7 +3,8 @@
 Input is a JSONL file of outputs for one task: hyoka's own `samples_<task>.jsonl` (fields
 doc_id, output, …) or any file with a response field and either an id or the prompt. Each
 row is matched to one of the task's evaluated documents, then scored by exactly the code a
-run uses (TaskScorer), so re-scoring a finished run's sample file gives its metrics back.
+run uses (`engine.scoring.score_task`), so re-scoring a finished run's sample file gives
+its metrics back (with n > 1 outputs per document, every output).
 
 Matching, in order:
 1. `--id-field F` (default `doc_id` when rows have it): an integer is the document's index
@@ -20,14 +21,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any
 
-from hyoka.engine.scoring import SampleRecord, TaskScorer
+from hyoka.core.types import GenerateResult, LoglikelihoodResult, Result
+from hyoka.engine.scoring import DocResults, SampleRecord, run_metrics_json, score_task
 from hyoka.data.readers import read_jsonl_objects
 from hyoka.errors import HyokaError
-from hyoka.models.base import Message, render_plain
-from hyoka.results.aggregate import TaskResult
+from hyoka.models.base import render_plain
 from hyoka.results.run_dir import METRICS_FILE, SUMMARY_FILE, samples_file, write_json, write_jsonl
+from hyoka.tasks.config import TaskConfig
 from hyoka.tasks.registry import Registry
 from hyoka.tasks.task import LoadedTask, PromptOptions, Sample, load_task
 
@@ -57,13 +59,6 @@ class RescoreOutcome:
     records: list[SampleRecord]
     matched_by: str
     response_field: str
-
-
-class _PlainRenderer:
-    """Stands in for a backend: scoring only needs prompts rendered as plain text."""
-
-    def render(self, messages: Sequence[Message], *, use_chat_template: bool) -> str:
-        return render_plain(messages)
 
 
 # -- reading -----------------------------------------------------------------------------------
@@ -104,13 +99,13 @@ def _text_key(value: Any) -> str:
 class _PromptIndex:
     """Finds the document a prompt was built from (see the module docstring, rule 2)."""
 
-    def __init__(self, task: LoadedTask, samples: list[Sample], renderer: _PlainRenderer) -> None:
+    def __init__(self, task: LoadedTask, samples: list[Sample]) -> None:
         self.exact: dict[str, set[int]] = {}
         self.questions: list[tuple[str, int]] = []
         for sample in samples:
             question = _question_of(task, sample)
             user_turns = [m.content for m in sample.messages if m.role == "user"]
-            keys = {renderer.render(sample.messages, use_chat_template=False), question}
+            keys = {render_plain(sample.messages), question}
             if user_turns:
                 keys.add(user_turns[-1])
             for key in keys:
@@ -153,7 +148,7 @@ def match_rows(
             f"{path}:{rows[0][0]}: rows have neither 'doc_id' nor '{options.prompt_field}' "
             f"(fields: {', '.join(first)}); name one with --id-field or --prompt-field"
         )
-    index = _PromptIndex(task, samples, _PlainRenderer())
+    index = _PromptIndex(task, samples)
     matched: dict[int, tuple[int, dict[str, Any]]] = {}
     for number, row in rows:
         found = index.find(str(row.get(options.prompt_field, "")))
@@ -208,51 +203,75 @@ def _claim(
 # -- scoring -----------------------------------------------------------------------------------------
 
 
-def responses_of(path: Path, number: int, row: dict[str, Any], response_field: str, scorer: TaskScorer) -> list[dict[str, Any]]:
-    """The backend responses a run would have had for this row."""
+def responses_of(path: Path, number: int, row: dict[str, Any], response_field: str, config: TaskConfig) -> list[Result]:
+    """The typed results a run would have had for this row (the file is an input: its text
+    is split into answer and reasoning here, as a backend does)."""
     if row.get("error"):
-        return [{"error": str(row["error"])}]
+        error = str(row["error"])
+        if config.formulation == "loglikelihood":
+            return [LoglikelihoodResult.failed(error)]
+        return [GenerateResult.failed(error)]
     output = row.get(response_field)
-    if scorer.config.formulation == "loglikelihood":
+    if config.formulation == "loglikelihood":
         if not isinstance(output, dict) or "logprobs" not in output:
             raise RescoreError(
-                f"{path}:{number}: task '{scorer.config.name}' scores choices; '{response_field}' must be "
+                f"{path}:{number}: task '{config.name}' scores choices; '{response_field}' must be "
                 "hyoka's {logprobs: [...], is_greedy: [...]}"
             )
         greedy = output.get("is_greedy") or [False] * len(output["logprobs"])
-        return [{"logprob": lp, "is_greedy": g} for lp, g in zip(output["logprobs"], greedy)]
+        # -inf was written as null (results files are standard JSON)
+        return [
+            LoglikelihoodResult(float("-inf") if lp is None else float(lp), bool(g), 0)
+            for lp, g in zip(output["logprobs"], greedy)
+        ]
     if output is None:
-        return [{"error": f"no {response_field} in the samples file"}]
+        return [GenerateResult.failed(f"no {response_field} in the samples file")]
     if not isinstance(output, str):
         raise RescoreError(f"{path}:{number}: '{response_field}' must be the output text, got {type(output).__name__}")
-    return [{"text": output, "reasoning": row.get("reasoning")}]
+    repeats = row.get("repeats")
+    if isinstance(repeats, list) and repeats and all(isinstance(r, dict) and isinstance(r.get("output"), str) for r in repeats):
+        # hyoka's own file with n > 1 outputs per document: every output is scored
+        return [GenerateResult.from_output(r["output"], reasoning=_text_or_none(r.get("reasoning"))) for r in repeats]
+    return [GenerateResult.from_output(output, reasoning=_text_or_none(row.get("reasoning")))]
 
 
-def _iter_scored(
+def _text_or_none(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _documents(
     path: Path,
     matched: dict[int, tuple[int, dict[str, Any]]],
     samples: list[Sample],
-    scorer: TaskScorer,
+    config: TaskConfig,
     response_field: str,
-) -> Iterator[SampleRecord]:
+) -> list[DocResults]:
+    """The matched rows as scoring input, in document order (as in a run: bootstrap errors depend on it)."""
     by_id = {s.doc_id: s for s in samples}
-    for doc_id in sorted(matched):  # document order, as in a run (bootstrap errors depend on it)
+    docs = []
+    for doc_id in sorted(matched):
         number, row = matched[doc_id]
         sample = by_id[doc_id]
-        if scorer.config.formulation == "loglikelihood" and sample.choices is not None:
+        if config.formulation == "loglikelihood" and sample.choices is not None:
             logprobs = (row.get(response_field) or {}).get("logprobs") if isinstance(row.get(response_field), dict) else None
             if logprobs is not None and len(logprobs) != len(sample.choices):
                 raise RescoreError(
                     f"{path}:{number}: {len(logprobs)} log-probabilities for {len(sample.choices)} choices"
                 )
-        record = scorer.score(sample, responses_of(path, number, row, response_field, scorer))
-        if isinstance(row.get("prompt"), str):
-            record.prompt = row["prompt"]  # keep the prompt the output was produced from
+        # keep the prompt the output was produced from, when the row has it
+        prompt = row["prompt"] if isinstance(row.get("prompt"), str) else render_plain(sample.messages)
+        docs.append(DocResults(sample, prompt, responses_of(path, number, row, response_field, config)))
+    return docs
+
+
+def _keep_row_fields(records: list[SampleRecord], matched: dict[int, tuple[int, dict[str, Any]]]) -> None:
+    """The messages and few-shot ids the outputs were produced with, when the rows have them."""
+    for record in records:
+        row = matched[record.doc_id][1]
         if isinstance(row.get("messages"), list):
             record.messages = row["messages"]
         if isinstance(row.get("fewshot_ids"), list):
             record.fewshot_ids = row["fewshot_ids"]
-        yield record
 
 
 def _build_options(options: RescoreOptions, rows: list[tuple[int, dict[str, Any]]]) -> PromptOptions:
@@ -265,8 +284,6 @@ def _build_options(options: RescoreOptions, rows: list[tuple[int, dict[str, Any]
 
 
 def rescore(registry: Registry, options: RescoreOptions) -> RescoreOutcome:
-    from hyoka.engine.runner import _metrics_json
-
     if options.task not in registry.tasks:
         registry.resolve([options.task])  # raises with suggestions
         raise RescoreError(f"--task {options.task}: a group; `hyoka score` takes one task (the file holds one task)")
@@ -276,16 +293,12 @@ def rescore(registry: Registry, options: RescoreOptions) -> RescoreOutcome:
     response_field = pick_response_field(options.samples, rows, options.response_field)
     samples = task.build_samples(limit=None, options=_build_options(options, rows))
     matched, matched_by = match_rows(options.samples, rows, task, samples, options)
-    scorer = TaskScorer(config, _PlainRenderer(), use_chat_template=False, gen_overrides={})  # type: ignore[arg-type]
-    records = list(_iter_scored(options.samples, matched, samples, scorer, response_field))
-    metrics = scorer.aggregate(records)
-    values = {m: [r.metrics[m] for r in records if r.error is None] for m in metrics}
-    errors = sum(1 for r in records if r.error is not None)
-    result = TaskResult(config.name, metrics, values, errors)
-    metrics_json = _metrics_json(registry, {config.name: result})
+    outcome = score_task(config, _documents(options.samples, matched, samples, config, response_field))
+    _keep_row_fields(outcome.records, matched)
+    metrics_json = run_metrics_json(registry, {config.name: outcome.task_result()})
     if options.output is not None:
-        _write(options, config.name, records, metrics_json, matched_by, response_field)
-    return RescoreOutcome(metrics_json, records, matched_by, response_field)
+        _write(options, config.name, outcome.records, metrics_json, matched_by, response_field)
+    return RescoreOutcome(metrics_json, outcome.records, matched_by, response_field)
 
 
 def _write(

@@ -1,22 +1,42 @@
-"""One evaluation run: tasks → samples → requests → cache/model → scores → run directory."""
+"""One evaluation run: tasks → samples → prompts → requests → cache/model → scores → run directory.
+
+Everything that can be checked without the model is checked before the first model call:
+the output folder, every task of the run (data, prompts rendered once with the backend,
+generation settings, output counts, what its metrics need), and the results already in
+the folder. A second run into the same folder (same model) keeps the tasks of the first
+that it does not run again: metrics.json and summary.json hold both.
+"""
 
 from __future__ import annotations
 
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
+from hyoka.core.types import GenerateResult, LoglikelihoodResult, Result
 from hyoka.engine.cache import RequestCache
-from hyoka.engine.executor import ExecutionStats, execute
-from hyoka.engine.scoring import SampleRecord, TaskScorer
-from hyoka.metrics.base import MetricValue
+from hyoka.engine.executor import ExecutionStats, PendingRequest, execute
+from hyoka.engine.requests import TaskRequests
+from hyoka.engine.scoring import DocResults, TaskScorer, metric_labels, run_metrics_json
+from hyoka.errors import HyokaError, TaskConfigError
+from hyoka.metrics.base import ScoringContext
 from hyoka.models.base import Backend
-from hyoka.results.aggregate import AVG_KEY, TaskResult, aggregate_categories, aggregate_group, category_metric_problems
+from hyoka.results.aggregate import TaskResult, category_metric_problems
 from hyoka.results.provenance import run_header
-from hyoka.results.run_dir import METRICS_FILE, SUMMARY_FILE, samples_file, write_json, write_jsonl
+from hyoka.results.run_dir import (
+    METRICS_FILE,
+    SUMMARY_FILE,
+    prepare_run_dir,
+    read_json_file,
+    read_task_results,
+    samples_file,
+    write_json,
+    write_jsonl,
+)
+from hyoka.tasks.config import TaskConfig
 from hyoka.tasks.registry import Registry
-from hyoka.tasks.task import PromptOptions, load_task
+from hyoka.tasks.task import LoadedTask, PromptOptions, Sample, load_task
 
 
 @dataclass
@@ -27,6 +47,8 @@ class RunOptions:
     prompt: PromptOptions = field(default_factory=PromptOptions)
     use_chat_template: bool = False
     gen_overrides: dict[str, Any] = field(default_factory=dict)
+    #: outputs per document (the same as --gen n=N)
+    repeats: int = 1
     show_progress: bool = True
     model_spec: str = ""
     #: resolved model settings and where each value came from (hyoka.models.settings), for the summary
@@ -40,123 +62,142 @@ class RunOutcome:
     stats: ExecutionStats
 
 
-def run_evaluation(registry: Registry, backend: Backend, cache: RequestCache, options: RunOptions) -> RunOutcome:
+@dataclass
+class TaskPlan:
+    """A task ready to send: its samples, each prompt rendered once, and the requests."""
+
+    config: TaskConfig
+    loaded: LoadedTask
+    requests: TaskRequests
+    scorer: TaskScorer
+    samples: list[Sample]
+    prompts: list[str]
+    pending: list[list[PendingRequest]]
+
+
+def run_evaluation(
+    registry: Registry, backend: Backend, cache: RequestCache, options: RunOptions, context: ScoringContext | None = None
+) -> RunOutcome:
     started = time.time()
-    options.output.mkdir(parents=True, exist_ok=True)
+    prepare_run_dir(options.output)
     task_names = registry.resolve(options.tasks)
     check_categories(registry, task_names)
+    earlier = _earlier_results(options.output, backend, keep=lambda t: t not in task_names)
+    context = context or ScoringContext(cache_dir=None if cache.path == Path("/dev/null") else cache.path.parent)
+    plans = [plan_task(registry.tasks[name].config, backend, options) for name in task_names]
+    for plan in plans:
+        plan.scorer.check(context)
     totals = ExecutionStats()
     results: dict[str, TaskResult] = {}
     provenance: dict[str, Any] = {}
-    for name in task_names:
-        config = registry.tasks[name].config
-        loaded = load_task(config)
-        scorer = TaskScorer(
-            config, backend, use_chat_template=options.use_chat_template, gen_overrides=options.gen_overrides
-        )
-        samples = loaded.build_samples(limit=options.limit, options=options.prompt)
-        per_sample = [scorer.requests_for(s) for s in samples]
-        flat = [r for reqs in per_sample for r in reqs]
+    for plan in plans:
+        name = plan.config.name
+        flat = [r for reqs in plan.pending for r in reqs]
         responses, stats = execute(backend, cache, flat, description=name, show_progress=options.show_progress)
         totals.add(stats)
-        records = _score_all(scorer, samples, per_sample, responses)
-        write_jsonl(samples_file(options.output, name), (r.as_dict() for r in records))
-        metrics = scorer.aggregate(records)
-        errors = sum(1 for r in records if r.error is not None)
-        values = {m: [r.metrics[m] for r in records if r.error is None] for m in metrics}
-        results[name] = TaskResult(name, metrics, values, errors)
-        provenance[name] = {
-            "config_hash": config.config_hash(),
-            "dataset": {
-                "source": config.dataset.source,
-                "revision": config.dataset.revision,
-                "licence": config.dataset.licence,
-                "files": {s: {"sha256": f.sha256, "origin": f.origin} for s, f in loaded.files.items()},
-            },
-            "formulation": config.formulation,
-            "num_fewshot": options.prompt.num_fewshot if options.prompt.num_fewshot is not None else config.fewshot.num,
-            "fewshot_seed": config.fewshot.seed,
-            "generation": scorer.params.as_dict() if config.formulation == "generate" else None,
-            "samples": len(records),
-            "execution": asdict(stats),
-            "tokens": _token_counts(responses),
-        }
-    metrics_json = _metrics_json(registry, results)
-    write_json(options.output / METRICS_FILE, metrics_json)
-    summary = _summary(backend, options, provenance, totals, started)
+        outcome = plan.scorer.score(_per_document(plan, responses), context)
+        write_jsonl(samples_file(options.output, name), (r.as_dict() for r in outcome.records))
+        results[name] = outcome.task_result()
+        provenance[name] = _provenance(plan, options, stats, responses)
+    metrics = run_metrics_json(registry, {**earlier.results, **results})
+    write_json(options.output / METRICS_FILE, metrics)
+    summary = _summary(backend, options, {**earlier.provenance, **provenance}, totals, started)
     write_json(options.output / SUMMARY_FILE, summary)
-    return RunOutcome(options.output, metrics_json, totals)
+    return RunOutcome(options.output, metrics, totals)
 
 
-def _score_all(
-    scorer: TaskScorer, samples: list[Any], per_sample: list[list[Any]], responses: list[dict[str, Any]]
-) -> list[SampleRecord]:
-    records, i = [], 0
-    for sample, reqs in zip(samples, per_sample):
-        records.append(scorer.score(sample, responses[i : i + len(reqs)]))
+def plan_task(config: TaskConfig, backend: Backend, options: RunOptions) -> TaskPlan:
+    """Load, build and render one task; every error here comes before any model call."""
+    requests = TaskRequests(
+        config, gen_overrides=options.gen_overrides, repeats=options.repeats, use_chat_template=options.use_chat_template
+    )
+    scorer = TaskScorer(config)
+    loaded = load_task(config)
+    samples = loaded.build_samples(limit=options.limit, options=options.prompt)
+    prompts = [backend.render(s.messages, use_chat_template=options.use_chat_template) for s in samples]
+    pending = [requests.for_sample(s, p) for s, p in zip(samples, prompts)]
+    return TaskPlan(config, loaded, requests, scorer, samples, prompts, pending)
+
+
+def _per_document(plan: TaskPlan, responses: Sequence[Result]) -> list[DocResults]:
+    docs, i = [], 0
+    for sample, prompt, reqs in zip(plan.samples, plan.prompts, plan.pending):
+        docs.append(DocResults(sample, prompt, responses[i : i + len(reqs)]))
         i += len(reqs)
-    return records
+    return docs
 
 
-def _token_counts(responses: list[dict[str, Any]]) -> dict[str, int]:
-    prompt = sum(r.get("prompt_tokens") or 0 for r in responses)
-    completion = sum(r.get("completion_tokens") or 0 for r in responses)
-    scored = sum(r.get("num_tokens") or 0 for r in responses)
-    return {"prompt_tokens": prompt, "completion_tokens": completion, "scored_continuation_tokens": scored}
-
-
-def _value_json(v: MetricValue) -> dict[str, Any]:
-    return {"value": v.value, "stderr": v.stderr, "n": v.n}
-
-
-def _metrics_json(registry: Registry, results: dict[str, TaskResult]) -> dict[str, Any]:
-    tasks = {
-        name: {"metrics": {m: _value_json(v) for m, v in r.metrics.items()}, "errors": r.errors}
-        for name, r in results.items()
+def _token_counts(results: Sequence[Result]) -> dict[str, int]:
+    generated = [r for r in results if isinstance(r, GenerateResult)]
+    return {
+        "prompt_tokens": sum(r.prompt_tokens or 0 for r in generated),
+        "completion_tokens": sum(r.completion_tokens or 0 for r in generated),
+        "reasoning_tokens": sum(r.reasoning_tokens or 0 for r in generated),
+        "scored_continuation_tokens": sum(r.num_tokens or 0 for r in results if isinstance(r, LoglikelihoodResult)),
     }
-    groups = {}
-    for group in registry.groups_touching(results):
-        members = [results[t] for t in registry.group_members(group) if t in results]
-        if len(members) < 2:
-            continue
-        groups[group] = {
-            "members": [m.task for m in members],
-            "metrics": {m: _value_json(v) for m, v in aggregate_group(members).items()},
-            "errors": sum(m.errors for m in members),
-        }
-        config = registry.groups.get(group)
-        if config is not None and config.categories:
-            groups[group].update(_categories_json(config.categories, results, groups[group]["metrics"]))
-    return {"tasks": tasks, "groups": groups}
 
 
-def _categories_json(
-    categories: dict[str, dict[str, str]], results: dict[str, TaskResult], metrics: dict[str, Any]
-) -> dict[str, Any]:
-    """Category scores and AVG go into the group's metrics (so tables show them) and, with
-    the task → metric map behind each, under "categories"."""
-    scored = aggregate_categories(categories, results)
-    metrics.update({c: _value_json(v) for c, v in scored.scores.items()})
-    if scored.avg is not None:
-        metrics[AVG_KEY] = _value_json(scored.avg)
-    detail = {
-        c: {"tasks": dict(members), **({"missing": scored.missing[c]} if c in scored.missing else {})}
-        for c, members in categories.items()
+def _provenance(plan: TaskPlan, options: RunOptions, stats: ExecutionStats, responses: Sequence[Result]) -> dict[str, Any]:
+    config = plan.config
+    return {
+        "config_hash": config.config_hash(),
+        "dataset": {
+            "source": config.dataset.source,
+            "revision": config.dataset.revision,
+            "licence": config.dataset.licence,
+            "files": {s: {"sha256": f.sha256, "origin": f.origin} for s, f in plan.loaded.files.items()},
+        },
+        "formulation": config.formulation,
+        "num_fewshot": options.prompt.num_fewshot if options.prompt.num_fewshot is not None else config.fewshot.num,
+        "fewshot_seed": config.fewshot.seed,
+        "generation": {**plan.requests.params.as_dict(), "n": plan.requests.n} if config.formulation == "generate" else None,
+        # run settings per task: a later run into the same folder may differ
+        "limit": options.limit,
+        "chat_template_applied": options.use_chat_template,
+        "system_prompt": options.prompt.system_prompt,
+        "samples": len(plan.samples),
+        "execution": asdict(stats),
+        "tokens": _token_counts(responses),
     }
-    return {"categories": detail}
+
+
+# -- an output folder that already holds results ---------------------------------------------------
+
+
+@dataclass
+class _Earlier:
+    results: dict[str, TaskResult] = field(default_factory=dict)
+    provenance: dict[str, Any] = field(default_factory=dict)
+
+
+def _earlier_results(run_dir: Path, backend: Backend, keep: Any) -> _Earlier:
+    """Results of earlier runs in this folder, for tasks this run does not redo (same model only)."""
+    summary_path = run_dir / SUMMARY_FILE
+    if not (run_dir / METRICS_FILE).is_file() or not summary_path.is_file():
+        return _Earlier()
+    summary = read_json_file(summary_path)
+    model = summary.get("model") if isinstance(summary, dict) else None
+    if not isinstance(model, dict) or "rescored_from" in summary:
+        raise HyokaError(f"--output {run_dir}: holds results that are not a `hyoka run` of a model; choose another folder")
+    ours = backend.identity.as_dict()
+    if any(model.get(k) != v for k, v in ours.items()):
+        raise HyokaError(
+            f"--output {run_dir}: holds results of another model ({model.get('spec') or model.get('name')}); "
+            "a run adds tasks to a folder of the same model only: choose another folder"
+        )
+    results = {t: r for t, r in read_task_results(run_dir).items() if keep(t)}
+    tasks = summary.get("tasks") if isinstance(summary.get("tasks"), dict) else {}
+    return _Earlier(results, {t: p for t, p in tasks.items() if t in results})
 
 
 def check_categories(registry: Registry, task_names: list[str]) -> None:
     """Before a run: every category member must report the metric its category averages."""
-    from hyoka.engine.scoring import scoring_metrics
-    from hyoka.errors import TaskConfigError
-
     for group in registry.groups_touching(task_names):
         config = registry.groups.get(group)
         if config is None or not config.categories:
             continue
         labels = {
-            t: [m.label for m in scoring_metrics(registry.tasks[t].config.metrics)]
+            t: metric_labels(registry.tasks[t].config.metrics)
             for members in config.categories.values()
             for t in members
             if t in registry.tasks
@@ -177,6 +218,7 @@ def _summary(
         "system_prompt": options.prompt.system_prompt,
         "limit": options.limit,
         "generation_overrides": options.gen_overrides,
+        "repeats": options.repeats,
         "execution": asdict(totals),
         # API backends: retries by reason, token usage, cost (absent for local backends)
         "transport": backend.transport_stats() if hasattr(backend, "transport_stats") else None,

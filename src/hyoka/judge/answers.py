@@ -5,15 +5,14 @@ removed from what the next turn sees."""
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Protocol, Sequence
+from typing import Mapping, Protocol, Sequence
 
 from hyoka.engine.cache import RequestCache
 from hyoka.engine.executor import ExecutionStats, PendingRequest, execute
 from hyoka.errors import ModelSpecError
 from hyoka.judge.byo import Answer, AnswerSet, Sample
 from hyoka.judge.mtbench_data import Question
-from hyoka.models.base import Backend, GenerateRequest, GenerationParams, Message
-from hyoka.text.extract import split_reasoning
+from hyoka.models.base import Backend, GenerateRequest, GenerateResult, GenerationParams, Message
 
 #: answer temperatures per category. "fastchat": lm-sys (also Swallow's); "stability": the
 #: table Stability AI's jp-stable branch used
@@ -67,11 +66,6 @@ def _answer_params(options: AnswerOptions, question: Question, sample: int) -> G
     return GenerationParams(max_tokens=options.max_tokens, temperature=temperature, top_p=options.top_p, seed=options.seed + sample)
 
 
-def _split(response: dict[str, Any]) -> tuple[str, str | None]:
-    answer, reasoning = split_reasoning(response.get("text") or "")
-    return answer, response.get("reasoning") or reasoning
-
-
 def generate_answers(
     backend: Backend, cache: RequestCache, questions: Sequence[Question], options: AnswerOptions, model_id: str
 ) -> tuple[AnswerSet, ExecutionStats, bool]:
@@ -101,14 +95,16 @@ def generate_answers(
         )
         stats.add(round_stats)
         for key, response in zip(keys, responses):
+            assert isinstance(response, GenerateResult)
             sample = samples[key]
-            if response.get("error"):
-                sample.error = f"turn {turn + 1}: {response['error']}"
+            if response.error:
+                sample.error = f"turn {turn + 1}: {response.error}"
                 continue
-            answer, reasoning = _split(response)
+            # the backend split the reasoning off: text is the answer
+            answer = response.text
             sample.turns.append(answer)
-            sample.reasoning.append(reasoning)
-            sample.finish_reasons.append(response.get("finish_reason"))
+            sample.reasoning.append(response.reasoning)
+            sample.finish_reasons.append(response.finish_reason)
             # the next turn sees the answer without its reasoning, as chat templates do
             history[key].append(Message("assistant", answer))
     answers = {

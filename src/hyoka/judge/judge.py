@@ -25,8 +25,7 @@ from hyoka.engine.executor import ExecutionStats, PendingRequest, execute
 from hyoka.errors import HyokaError, ModelSpecError
 from hyoka.judge.parse import parse_rating, parse_verdict
 from hyoka.judge.prompts import JudgePrompt
-from hyoka.models.base import Backend, GenerateRequest, GenerationParams, Message
-from hyoka.text.extract import split_reasoning
+from hyoka.models.base import Backend, GenerateRequest, GenerateResult, GenerationParams, Message
 
 Expect = Literal["rating", "verdict"]
 
@@ -230,26 +229,27 @@ class Judge:
             self.stats.add(stats)
             again = []
             for i, response in zip(todo, responses):
+                assert isinstance(response, GenerateResult)
                 if self._record(judgments[i], owners[i], response, attempt):
                     again.append(i)
             todo = again
         return judgments
 
-    def _record(self, judgment: Judgment, item: JudgeItem, response: dict[str, Any], attempt: int) -> bool:
+    def _record(self, judgment: Judgment, item: JudgeItem, response: GenerateResult, attempt: int) -> bool:
         """Store one reply in `judgment`; True when it should be asked again."""
         if judgment.attempts:
             judgment.earlier_replies.append(judgment.reply)
         judgment.attempts = attempt + 1
-        if response.get("error"):
+        if response.error:
             # the backend gave up (after its own transport retries): not a parse problem,
             # and not cached, so a rerun asks again
             judgment.reply, judgment.reasoning = None, None
-            judgment.failure = f"backend_error: {response['error']}"
+            judgment.failure = f"backend_error: {response.error}"
             return False
-        text = response.get("text") or ""
-        answer, reasoning = split_reasoning(text)
+        # the backend split the thinking off: text is the reply
+        answer = response.text
         judgment.reply = answer
-        judgment.reasoning = response.get("reasoning") or reasoning
+        judgment.reasoning = response.reasoning
         if item.expect == "verdict":
             verdict = parse_verdict(answer)
             judgment.winner, judgment.failure, judgment.seen = verdict.winner, verdict.failure, verdict.all_verdicts

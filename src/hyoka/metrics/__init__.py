@@ -1,6 +1,16 @@
 """Metrics. Importing this package registers every built-in metric."""
 
-from hyoka.metrics.base import METRICS, Metric, MetricValue, get_metric, mean_and_stderr, register_metric
+from hyoka.metrics.base import (
+    METRICS,
+    Metric,
+    MetricValue,
+    SampleScore,
+    ScoreInput,
+    ScoringContext,
+    get_metric,
+    mean_and_stderr,
+    register_metric,
+)
 from hyoka.metrics import accuracy as _accuracy  # noqa: F401  (registration)
 from hyoka.metrics import char_f1 as _char_f1  # noqa: F401  (registration)
 from hyoka.metrics import correlation as _correlation  # noqa: F401  (registration)
@@ -9,4 +19,14 @@ from hyoka.metrics import llmjp_char_f1 as _llmjp_char_f1  # noqa: F401  (regist
 from hyoka.metrics import numeric as _numeric  # noqa: F401  (registration)
 from hyoka.metrics import set_f1 as _set_f1  # noqa: F401  (registration)
 
-__all__ = ["METRICS", "Metric", "MetricValue", "get_metric", "mean_and_stderr", "register_metric"]
+__all__ = [
+    "METRICS",
+    "Metric",
+    "MetricValue",
+    "SampleScore",
+    "ScoreInput",
+    "ScoringContext",
+    "get_metric",
+    "mean_and_stderr",
+    "register_metric",
+]

@@ -28,7 +28,7 @@ from typing import Callable, Literal, Sequence
 import numpy as np
 
 from hyoka.errors import TaskConfigError
-from hyoka.metrics.base import Metric, MetricValue, register_metric
+from hyoka.metrics.base import Metric, MetricValue, SampleScore, ScoreInput, register_metric
 from hyoka.metrics.exact_match import require_references
 from hyoka.metrics.numeric import parse_reference_number
 from hyoka.text.extract import parse_number
@@ -109,10 +109,14 @@ class Correlation(Metric):
         value = parse_number(prediction)
         return math.nan if value is None else value
 
-    def aggregate(
-        self, predictions: Sequence[str], references: Sequence[Sequence[str]], values: Sequence[float]
-    ) -> MetricValue:
-        """Correlation of `values` (unparsable → `unparsable_value`) with the first reference of each item."""
+    def aggregate(self, items: Sequence[ScoreInput], scores: Sequence[SampleScore]) -> dict[str, MetricValue]:
+        """Correlation of the documents' values (unparsable → `unparsable_value`) with the
+        first reference of each document; pooled, so it overrides the mean."""
+        label = self.labels()[0]
+        values = [s.values[label] for s in scores]
+        return {label: self.correlation(values, [item.references for item in items])}
+
+    def correlation(self, values: Sequence[float], references: Sequence[Sequence[str]]) -> MetricValue:
         n = len(values)
         if n < 2:
             return MetricValue(math.nan, None, n)

@@ -11,99 +11,41 @@ keys on and what the sample records show.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from abc import ABC, abstractmethod
-from dataclasses import asdict, dataclass, field
-from typing import Any, Literal, Sequence
+from typing import Sequence
 
-Role = Literal["system", "user", "assistant"]
+from hyoka.core.errors import ModelSpecError
+# the ground-floor types, re-exported: `from hyoka.models.base import GenerateResult` keeps working
+from hyoka.core.types import (
+    GenerateRequest,
+    GenerateResult,
+    GenerationParams,
+    LoglikelihoodRequest,
+    LoglikelihoodResult,
+    Message,
+    ModelIdentity,
+    RequestOrigin,
+    Role,
+    sha256_text,
+    stable_json,
+)
+from hyoka.models.chat_template import render_chat_template
 
-
-@dataclass(frozen=True)
-class Message:
-    role: Role
-    content: str
-
-
-@dataclass(frozen=True)
-class GenerationParams:
-    max_tokens: int = 256
-    temperature: float = 0.0
-    top_p: float = 1.0
-    stop: tuple[str, ...] = ()
-    seed: int = 1234
-    n: int = 1
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-@dataclass(frozen=True)
-class LoglikelihoodRequest:
-    """Score `continuation` after `context`. `context` is the rendered prompt text."""
-
-    context: str
-    continuation: str
-
-
-@dataclass(frozen=True)
-class GenerateRequest:
-    """Generate after `prompt` (rendered text). `messages` is kept for chat endpoints."""
-
-    prompt: str
-    params: GenerationParams
-    messages: tuple[Message, ...] = ()
-
-
-@dataclass
-class LoglikelihoodResult:
-    logprob: float
-    is_greedy: bool
-    num_tokens: int
-    #: set when the request failed for good (after retries); failed results are never cached
-    error: str | None = None
-
-
-@dataclass
-class GenerateResult:
-    text: str
-    reasoning: str | None = None
-    prompt_tokens: int | None = None
-    completion_tokens: int | None = None
-    finish_reason: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
-    #: set when the request failed for good (after retries); failed results are never cached
-    error: str | None = None
-
-
-@dataclass(frozen=True)
-class ModelIdentity:
-    """What makes two runs of 'the same model' the same: goes into every cache key."""
-
-    backend: str
-    name: str
-    weights_hash: str
-    template_hash: str
-    settings: tuple[tuple[str, str], ...] = ()
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "backend": self.backend,
-            "name": self.name,
-            "weights_hash": self.weights_hash,
-            "template_hash": self.template_hash,
-            "settings": dict(self.settings),
-        }
-
-
-def sha256_text(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-def stable_json(obj: Any) -> str:
-    return json.dumps(obj, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
-
+__all__ = [
+    "Backend",
+    "GenerateRequest",
+    "GenerateResult",
+    "GenerationParams",
+    "LoglikelihoodRequest",
+    "LoglikelihoodResult",
+    "Message",
+    "ModelIdentity",
+    "RequestOrigin",
+    "Role",
+    "render_plain",
+    "sha256_text",
+    "stable_json",
+]
 
 class Backend(ABC):
     """A model that can score and generate. One module per backend in hyoka.models."""
@@ -127,12 +69,8 @@ class Backend(ABC):
         return render_plain(messages)
 
     def apply_chat_template(self, messages: Sequence[Message]) -> str:
-        from hyoka.models.chat_template import render_chat_template
-
         template = self.chat_template
         if template is None:
-            from hyoka.errors import ModelSpecError
-
             raise ModelSpecError(
                 f"model '{self.identity.name}' has no chat template; "
                 "run without --chat, or pass --model-args chat_template=PATH"

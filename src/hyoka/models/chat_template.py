@@ -10,7 +10,7 @@ import jinja2
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from hyoka.errors import ModelSpecError
-from hyoka.models.base import Message, sha256_text
+from hyoka.core.types import Message, sha256_text
 
 
 def _raise(message: str) -> None:

@@ -14,7 +14,9 @@ from __future__ import annotations
 import os
 from collections import OrderedDict
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Annotated, Any, Literal, Mapping, Sequence
+
+from pydantic import Field
 
 from hyoka.errors import BackendUnavailable, ModelSpecError
 from hyoka.models.base import (
@@ -25,6 +27,7 @@ from hyoka.models.base import (
     LoglikelihoodResult,
     ModelIdentity,
 )
+from hyoka.models.args import BackendArgs, validate_args
 from hyoka.models.chat_template import load_template_arg, template_hash
 from hyoka.models.identity import directory_sha256, file_sha256
 from hyoka.models.tokenization import encode_pair
@@ -32,7 +35,22 @@ from hyoka.models.tokenization import encode_pair
 #: scored positions projected together (bounds the rows x vocabulary logits buffer)
 PROJECTION_ROWS = 256
 
-KNOWN_ARGS = {"dtype", "device", "batch_size", "revision", "chat_template", "max_length", "trust_remote_code"}
+#: batch_size=auto starts here and halves on out-of-memory (lm-eval users' habit)
+AUTO_BATCH_START = 64
+
+
+class HFArgs(BackendArgs):
+    dtype: Literal["float32", "bfloat16", "float16", "auto"] | None = Field(
+        default=None, description="weights dtype (default: float32 on CPU, bfloat16 on GPU)"
+    )
+    device: str | None = Field(default=None, description="torch device, e.g. cpu, cuda, cuda:1 (default: cuda when available)")
+    batch_size: Annotated[int, Field(gt=0)] | Literal["auto"] = Field(
+        default=8, description="distinct contexts per forward pass; 'auto': the largest that fits (from 64, halved on out-of-memory)"
+    )
+    revision: str | None = Field(default=None, description="hub revision (branch, tag or commit)")
+    chat_template: str | None = Field(default=None, description="Jinja chat template file (default: the tokenizer's)")
+    max_length: int | None = Field(default=None, gt=0, description="context length cap in tokens")
+    trust_remote_code: bool = Field(default=False, description="run the model repository's own Python code")
 
 
 def _import_torch() -> Any:
@@ -46,24 +64,22 @@ def _import_torch() -> Any:
 
 class HFBackend(Backend):
     kind = "hf"
+    Args = HFArgs
 
-    def __init__(self, name: str, args: dict[str, str]) -> None:
+    def __init__(self, name: str, args: Mapping[str, Any] | HFArgs) -> None:
+        a = validate_args(HFArgs, args, source="--model-args")
         torch = _import_torch()
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
-        unknown = set(args) - KNOWN_ARGS
-        if unknown:
-            raise ModelSpecError(f"hf: unknown --model-args {sorted(unknown)}; known: {sorted(KNOWN_ARGS)}")
         self.torch = torch
-        self.device = args.get("device", "cuda" if torch.cuda.is_available() else "cpu")
-        dtype_name = args.get("dtype", "float32" if self.device == "cpu" else "bfloat16")
-        dtype = getattr(torch, dtype_name, None)
-        if not isinstance(dtype, torch.dtype):
-            raise ModelSpecError(f"hf: --model-args dtype={dtype_name} is not a torch dtype (float32, bfloat16, float16)")
-        self.batch_size = int(args.get("batch_size", 8))
-        self.max_length = int(args["max_length"]) if "max_length" in args else None
-        source, weights_hash, revision = self._locate(name, args.get("revision"))
-        trust = args.get("trust_remote_code", "false").lower() == "true"
+        self.device = a.device or ("cuda" if torch.cuda.is_available() else "cpu")
+        dtype_name = a.dtype if a.dtype not in (None, "auto") else ("float32" if self.device == "cpu" else "bfloat16")
+        dtype = getattr(torch, dtype_name)
+        self._auto_batch = a.batch_size == "auto"
+        self.batch_size: int = AUTO_BATCH_START if a.batch_size == "auto" else a.batch_size
+        self.max_length = a.max_length
+        source, weights_hash, revision = self._locate(name, a.revision)
+        trust = a.trust_remote_code
         try:
             self.tokenizer = AutoTokenizer.from_pretrained(source, revision=revision, trust_remote_code=trust)
             self.model = AutoModelForCausalLM.from_pretrained(
@@ -73,7 +89,7 @@ class HFBackend(Backend):
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise ModelSpecError(f"hf:{name}: cannot load model ({first})") from None
         self.model.eval()
-        self._template = load_template_arg(args.get("chat_template")) or getattr(self.tokenizer, "chat_template", None)
+        self._template = load_template_arg(a.chat_template) or getattr(self.tokenizer, "chat_template", None)
         self._identity = ModelIdentity(
             backend=self.kind,
             name=name,
@@ -133,15 +149,34 @@ class HFBackend(Backend):
         groups = list(by_context.items())
         hidden: list[Any] = [None] * len(requests)
         with self.torch.inference_mode():
-            for start in range(0, len(groups), self.batch_size):
+            start = 0
+            while start < len(groups):
                 batch = groups[start : start + self.batch_size]
-                states = self._continuation_states(
-                    [list(ctx) for ctx, _ in batch], [[encoded[i][1] for i in idx] for _, idx in batch]
-                )
+                try:
+                    states = self._continuation_states(
+                        [list(ctx) for ctx, _ in batch], [[encoded[i][1] for i in idx] for _, idx in batch]
+                    )
+                except Exception as exc:  # noqa: BLE001 - only out-of-memory under batch_size=auto is handled
+                    if not self._shrink_batch(exc):
+                        raise
+                    continue
                 for (_, indices), group_states in zip(batch, states):
                     for i, state in zip(indices, group_states):
                         hidden[i] = state
+                start += len(batch)
             return self._score_states(hidden, [cont for _, cont in encoded])
+
+    def _shrink_batch(self, exc: BaseException) -> bool:
+        """batch_size=auto: halve the batch after an out-of-memory error (True: try again)."""
+        text = str(exc).lower()
+        oom = isinstance(exc, getattr(self.torch.cuda, "OutOfMemoryError", ())) or "out of memory" in text
+        oom = oom or "can't allocate memory" in text
+        if not (self._auto_batch and oom and self.batch_size > 1):
+            return False
+        self.batch_size //= 2
+        if self.torch.cuda.is_available():
+            self.torch.cuda.empty_cache()
+        return True
 
     def _continuation_states(self, contexts: list[list[int]], continuations: list[list[list[int]]]) -> list[list[Any]]:
         """Final hidden states that predict each continuation's tokens (one row per token).
@@ -247,7 +282,8 @@ class HFBackend(Backend):
             cut = text.find(stop)
             if cut != -1:
                 text, finish = text[:cut], "stop"
-        return GenerateResult(text, prompt_tokens=len(ids), completion_tokens=len(new), finish_reason=finish)
+        # reasoning (<think>…</think>) is split off here, once; consumers read .text/.reasoning
+        return GenerateResult.from_output(text, prompt_tokens=len(ids), completion_tokens=len(new), finish_reason=finish)
 
     def preferred_batch_size(self) -> int:
         # questions of up to ~5 choices each: several context batches per call

@@ -19,9 +19,10 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Literal, Sequence
+from typing import Any, Literal, Mapping, Sequence
 
 import numpy as np
+from pydantic import Field
 
 from hyoka.errors import BackendUnavailable, ModelSpecError
 from hyoka.models.base import (
@@ -32,6 +33,7 @@ from hyoka.models.base import (
     LoglikelihoodResult,
     ModelIdentity,
 )
+from hyoka.models.args import BackendArgs, validate_args
 from hyoka.models.chat_template import load_template_arg, template_hash
 from hyoka.models.identity import file_sha256
 from hyoka.models.tokenization import encode_pair, score_continuation
@@ -42,10 +44,20 @@ Mode = Literal["score", "generate"]
 MAX_KEPT_ROWS = 256
 
 
+class LlamaCppArgs(BackendArgs):
+    n_ctx: int = Field(default=4096, gt=0, description="context length in tokens (prompt + answer)")
+    n_batch: int = Field(default=512, gt=0, description="tokens decoded per batch")
+    n_threads: int | None = Field(default=None, gt=0, description="CPU threads (default: all cores)")
+    n_gpu_layers: int = Field(default=0, ge=-1, description="layers offloaded to the GPU; -1 all")
+    chat_template: str | None = Field(default=None, description="Jinja chat template file (default: the GGUF's own)")
+
+
 class LlamaCppBackend(Backend):
     kind = "llamacpp"
+    Args = LlamaCppArgs
 
-    def __init__(self, name: str, args: dict[str, str]) -> None:
+    def __init__(self, name: str, args: Mapping[str, Any] | LlamaCppArgs) -> None:
+        a = validate_args(LlamaCppArgs, args, source="--model-args")
         try:
             import llama_cpp  # noqa: F401
         except ImportError:
@@ -55,25 +67,22 @@ class LlamaCppBackend(Backend):
         self.path = Path(name).expanduser()
         if not self.path.is_file():
             raise ModelSpecError(f"llamacpp:{name}: no such GGUF file")
-        known = {"n_ctx", "n_threads", "n_gpu_layers", "chat_template", "n_batch"}
-        unknown = set(args) - known
-        if unknown:
-            raise ModelSpecError(f"llamacpp: unknown --model-args {sorted(unknown)}; known: {sorted(known)}")
-        self.n_ctx = int(args.get("n_ctx", 4096))
+        self.n_ctx = a.n_ctx
         try:
             self.llm = Llama(
                 model_path=str(self.path),
                 n_ctx=self.n_ctx,
-                n_batch=int(args.get("n_batch", 512)),
-                n_threads=int(args.get("n_threads", os.cpu_count() or 1)),
-                n_gpu_layers=int(args.get("n_gpu_layers", 0)),
+                n_batch=a.n_batch,
+                n_threads=a.n_threads or os.cpu_count() or 1,
+                n_gpu_layers=a.n_gpu_layers,
                 logits_all=False,
                 verbose=False,
             )
         except (ValueError, RuntimeError) as exc:
             raise ModelSpecError(f"llamacpp:{name}: not a loadable GGUF model ({exc})") from None
-        self._template = load_template_arg(args.get("chat_template")) or self.llm.metadata.get("tokenizer.chat_template")
-        self._settings = tuple(sorted((k, v) for k, v in args.items() if k in {"n_ctx"}))
+        self._template = load_template_arg(a.chat_template) or self.llm.metadata.get("tokenizer.chat_template")
+        # only a context length the user chose is part of the identity (as before typed args)
+        self._settings = (("n_ctx", str(a.n_ctx)),) if "n_ctx" in a.model_fields_set else ()
         self._identity = ModelIdentity(
             backend=self.kind,
             name=self.path.name,
@@ -209,8 +218,9 @@ class LlamaCppBackend(Backend):
         )  # type: ignore[assignment]
         choice = out["choices"][0]
         usage = out.get("usage", {})
-        return GenerateResult(
-            text=choice["text"],
+        # reasoning (<think>…</think>) is split off here, once; consumers read .text/.reasoning
+        return GenerateResult.from_output(
+            choice["text"],
             prompt_tokens=usage.get("prompt_tokens"),
             completion_tokens=usage.get("completion_tokens"),
             finish_reason=choice.get("finish_reason"),

@@ -5,7 +5,7 @@ GenerateRequest.messages) or /completions (`api=completions`; sends the rendered
 Loglikelihood needs /completions with `echo` + `logprobs` (prompt log-probabilities), which
 vLLM and llama.cpp's servers have and most hosted chat APIs do not: those fail with one line.
 
-Requests run concurrently on asyncio + httpx under `hyoka.engine.retry` (one policy for every
+Requests run concurrently on asyncio + httpx under `hyoka.models.retry` (one policy for every
 remote call). A request that still fails after its retries comes back with `error` set, so the
 executor neither caches nor scores it and a rerun retries only those.
 
@@ -22,12 +22,15 @@ import random
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Awaitable, Callable, Literal, Sequence
+from typing import Any, Awaitable, Callable, Literal, Mapping, Sequence
 from urllib.parse import urlsplit, urlunsplit
 
-from hyoka.engine import retry
-from hyoka.engine.retry import AdaptiveLimiter, PermanentError, RetryPolicy, RetryStats, TransientError
+from pydantic import Field, field_validator
+
 from hyoka.errors import BackendUnavailable, ModelSpecError
+from hyoka.models import retry
+from hyoka.models.args import BackendArgs, validate_args
+from hyoka.models.retry import AdaptiveLimiter, PermanentError, RetryPolicy, RetryStats, TransientError
 from hyoka.models.base import (
     Backend,
     GenerateRequest,
@@ -85,20 +88,37 @@ PRESETS: dict[str, Preset] = {
     "generic": Preset("", None, api="chat", max_n=1, concurrency=64, prompt_logprobs=True),
 }
 
-KNOWN_ARGS = {
-    "preset": "one of " + ", ".join(PRESETS),
-    "base_url": "endpoint root, e.g. http://127.0.0.1:8000/v1",
-    "api": "chat | completions",
-    "api_key_env": "name of the environment variable holding the key",
-    "concurrency": "requests in flight at most",
-    "timeout": "seconds per attempt",
-    "max_retries": "retries per request after the first attempt",
-    "max_n": "samples per request the provider allows (n is split in chunks)",
-    "price_in": "USD per million prompt tokens",
-    "price_out": "USD per million completion tokens",
-    "reasoning_effort": "passed as reasoning_effort (o-series, gpt-oss, ...)",
-    "score_model": "model name for loglikelihood requests (default: the model)",
-}
+class ClientArgs(BackendArgs):
+    """How hyoka talks to an OpenAI-compatible endpoint (also the served backends' client)."""
+
+    api: ApiKind | None = Field(default=None, description="generation endpoint: chat or completions (default: the preset's)")
+    api_key_env: str | None = Field(default=None, description="name of the environment variable holding the key")
+    concurrency: int | None = Field(default=None, ge=1, description="requests in flight at most (default: the preset's)")
+    timeout: float = Field(default=600.0, gt=0, description="seconds per attempt")
+    max_retries: int = Field(default=7, ge=0, description="retries per request after the first attempt")
+    max_n: int | None = Field(default=None, ge=1, description="samples per request the provider allows (n is split in chunks)")
+    price_in: float | None = Field(default=None, ge=0, description="USD per million prompt tokens")
+    price_out: float | None = Field(default=None, ge=0, description="USD per million completion tokens")
+    reasoning_effort: str | None = Field(default=None, description="sent as reasoning_effort (o-series, gpt-oss, ...)")
+
+    def client_args(self) -> dict[str, Any]:
+        """The client arguments the user set, for the OpenAIBackend a served backend starts."""
+        return {k: getattr(self, k) for k in self.model_fields_set if k in ClientArgs.model_fields}
+
+
+class OpenAIArgs(ClientArgs):
+    preset: Literal["openai", "together", "groq", "deepseek", "openrouter", "vllm", "llamacpp", "generic"] | None = Field(
+        default=None, description="provider defaults (URL, key variable, API, limits); default: openai, or generic with base_url"
+    )
+    base_url: str | None = Field(default=None, description="endpoint root, e.g. http://127.0.0.1:8000/v1")
+    score_model: str | None = Field(default=None, description="model name for loglikelihood requests (default: the model)")
+
+    @field_validator("base_url")
+    @classmethod
+    def _http(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"https?://", value):
+            raise ValueError("must start with http:// or https://")
+        return value
 
 
 @dataclass(frozen=True)
@@ -130,60 +150,37 @@ class ApiConfig:
         return urlunsplit((parts.scheme, netloc, parts.path.rstrip("/"), "", ""))
 
 
-def _number(args: dict[str, str], key: str, kind: type, default: Any, *, minimum: float | None = None) -> Any:
-    if key not in args:
-        return default
-    try:
-        value = kind(args[key])
-    except ValueError:
-        raise ModelSpecError(f"--model-args {key}={args[key]}: must be {kind.__name__} ({KNOWN_ARGS.get(key, '')})") from None
-    if minimum is not None and value < minimum:
-        raise ModelSpecError(f"--model-args {key}={args[key]}: must be >= {minimum:g}")
-    return value
-
-
-def parse_api_config(model: str, args: dict[str, str], *, default_preset: str | None = None) -> ApiConfig:
+def parse_api_config(model: str, args: Mapping[str, Any] | OpenAIArgs, *, default_preset: str | None = None) -> ApiConfig:
     """Model-args → ApiConfig, with one-line errors naming the argument."""
-    for key in args:
+    for key in args if isinstance(args, Mapping) else ():
         if key in ("api_key", "key", "token"):
             raise ModelSpecError(
                 f"--model-args {key}=...: API keys are read only from the environment or .env; "
                 "set e.g. OPENAI_API_KEY, or name the variable with api_key_env=NAME"
             )
-    unknown = sorted(set(args) - set(KNOWN_ARGS))
-    if unknown:
-        raise ModelSpecError(f"openai: unknown --model-args {unknown}; known: {sorted(KNOWN_ARGS)}")
-    name = args.get("preset") or default_preset or ("generic" if "base_url" in args else "openai")
-    if name not in PRESETS:
-        raise ModelSpecError(f"--model-args preset={name}: unknown preset; known: {', '.join(PRESETS)}")
+    a = validate_args(OpenAIArgs, args, source="--model-args")
+    name = a.preset or default_preset or ("generic" if a.base_url else "openai")
     preset = PRESETS[name]
-    base_url = (args.get("base_url") or preset.base_url).rstrip("/")
+    base_url = (a.base_url or preset.base_url).rstrip("/")
     if not base_url:
         raise ModelSpecError("openai: give the endpoint with --model-args base_url=http://HOST:PORT/v1 (or a preset=...)")
-    if not re.match(r"https?://", base_url):
-        raise ModelSpecError(f"--model-args base_url={base_url}: must start with http:// or https://")
-    api = args.get("api", preset.api)
-    if api not in ("chat", "completions"):
-        raise ModelSpecError(f"--model-args api={api}: must be chat or completions")
-    max_retries = _number(args, "max_retries", int, 7, minimum=0)
-    policy = RetryPolicy(max_attempts=max_retries + 1, timeout=_number(args, "timeout", float, 600.0, minimum=0.001))
     return ApiConfig(
         model=model,
         preset=name,
         base_url=base_url,
-        api=api,  # type: ignore[arg-type]
-        api_key_env=args.get("api_key_env", preset.api_key_env),
-        concurrency=_number(args, "concurrency", int, preset.concurrency, minimum=1),
-        max_n=_number(args, "max_n", int, preset.max_n, minimum=1),
-        policy=policy,
+        api=a.api or preset.api,
+        api_key_env=a.api_key_env if "api_key_env" in a.model_fields_set else preset.api_key_env,
+        concurrency=a.concurrency or preset.concurrency,
+        max_n=a.max_n or preset.max_n,
+        policy=RetryPolicy(max_attempts=a.max_retries + 1, timeout=a.timeout),
         prompt_logprobs=preset.prompt_logprobs,
         max_tokens_field=preset.max_tokens_field,
         extra_body=preset.extra_body,
         score_in_order=preset.score_in_order,
-        price_in=_number(args, "price_in", float, None, minimum=0),
-        price_out=_number(args, "price_out", float, None, minimum=0),
-        reasoning_effort=args.get("reasoning_effort"),
-        score_model=args.get("score_model"),
+        price_in=a.price_in,
+        price_out=a.price_out,
+        reasoning_effort=a.reasoning_effort,
+        score_model=a.score_model,
     )
 
 
@@ -236,12 +233,15 @@ class _Transport:
     retry: RetryStats = field(default_factory=RetryStats)
     usage: UsageStats = field(default_factory=UsageStats)
     http_requests: int = 0
+    #: requests that got an answer (any HTTP status the client understood)
+    answered: int = 0
 
 
 class OpenAIBackend(Backend):
     kind = "openai"
+    Args = OpenAIArgs
 
-    def __init__(self, name: str, args: dict[str, str], *, default_preset: str | None = None) -> None:
+    def __init__(self, name: str, args: Mapping[str, Any] | OpenAIArgs, *, default_preset: str | None = None) -> None:
         try:
             import httpx  # noqa: F401
         except ImportError:
@@ -333,11 +333,28 @@ class OpenAIBackend(Backend):
                 raise TransientError(retry.TIMEOUT, type(exc).__name__) from None
             except httpx.TransportError as exc:
                 raise TransientError(retry.CONNECTION, self._scrub(f"{type(exc).__name__}: {exc}")) from None
+            self._transport.answered += 1
             return self._parse_response(response, path)
 
-        return await retry.retry_async(
-            attempt, policy=self.config.policy, limiter=self._limiter, stats=self._transport.retry, rng=self._rng
-        )
+        try:
+            answer = await retry.retry_async(
+                attempt, policy=self.config.policy, limiter=self._limiter, stats=self._transport.retry, rng=self._rng
+            )
+        except PermanentError as exc:
+            if self._never_connected(exc):
+                # nothing has ever answered: every other request would wait out the same retries
+                raise ModelSpecError(
+                    f"{self.config.public_endpoint}{path}: no connection after {self.config.policy.max_attempts} attempts "
+                    f"({exc.detail.split(' (gave up')[0]}); is the server running, and is base_url right?"
+                ) from None
+            raise
+        return answer
+
+    def _never_connected(self, exc: PermanentError) -> bool:
+        """True when no request of this backend has been answered and every failure so far was a
+        connection failure (refused, reset): the endpoint is not there, not merely flaky."""
+        failures = set(self._transport.retry.retries) | set(self._transport.retry.gave_up)
+        return exc.reason == retry.CONNECTION and self._transport.answered == 0 and failures <= {retry.CONNECTION}
 
     def _parse_response(self, response: Any, path: str) -> dict[str, Any]:
         status = response.status_code
@@ -407,14 +424,14 @@ class OpenAIBackend(Backend):
             int(((a.get("usage") or {}).get("completion_tokens_details") or {}).get("reasoning_tokens") or 0)
             for a in answers
         )
-        if reasoning_tokens:
-            extra["reasoning_tokens"] = reasoning_tokens
         text, reasoning, finish = texts[0]
-        return GenerateResult(
-            text=text,
+        # split_choice took the reasoning off; from_output only strips the answer, as for every backend
+        return GenerateResult.from_output(
+            text,
             reasoning=reasoning,
             prompt_tokens=usage_prompt or None,
             completion_tokens=usage_completion or None,
+            reasoning_tokens=reasoning_tokens or None,
             finish_reason=finish,
             extra=extra,
         )

@@ -1,9 +1,10 @@
 """Managed inference servers: start one (vLLM, llama.cpp) for a run, stop it whatever happens.
 
 One lifecycle for every server kind:
-- a free port on 127.0.0.1, the server in its own process group (so its workers die with it),
-  asked by the kernel to die if hyoka dies (PR_SET_PDEATHSIG) — no orphans after kill -9 either;
-- its output in a log file: the run directory when the CLI told us (`set_log_dir`), else the cache dir;
+- a free port on 127.0.0.1, the server in its own process group (so its workers die with it)
+  under a small guard (hyoka.models.server_guard) that SIGKILLs the group as soon as hyoka is
+  gone — `kill -9` of hyoka included, within milliseconds: no orphan keeps computing;
+- its output in a log file: the folder the backend was given (the run directory), else the cache dir;
 - health polling until it answers, or a one-line error with the log's tail when it exits or
   does not come up within the start-up timeout;
 - teardown on normal exit, on error, on Ctrl-C and on SIGTERM: the context manager / backend
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import atexit
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -41,21 +43,13 @@ from hyoka.models.base import (
 if TYPE_CHECKING:
     from hyoka.models.openai_api import OpenAIBackend
 
-_LOG_DIR: Path | None = None
 _LIVE: set["ManagedServer"] = set()
 _LOCK = threading.Lock()
 _HOOKS_INSTALLED = False
 
 
-def set_log_dir(path: Path | None) -> None:
-    """Where server logs go (the run directory). Called by the CLI before the backend loads."""
-    global _LOG_DIR
-    _LOG_DIR = Path(path) if path is not None else None
-
-
 def default_log_dir() -> Path:
-    if _LOG_DIR is not None:
-        return _LOG_DIR
+    """Where a server logs when no folder was given (a backend built outside a run)."""
     from hyoka.data.files import cache_dir
 
     return cache_dir() / "server-logs"
@@ -123,15 +117,18 @@ class ManagedServer:
         self.log_path = folder / f"{self.spec.name}-{self.port}.log"
         self._log_file = self.log_path.open("ab")
         env = {**os.environ, **dict(self.spec.env)}
+        if not Path(argv[0]).is_file() and shutil.which(argv[0]) is None:
+            self._log_file.close()
+            raise BackendUnavailable(f"{self.spec.name}: cannot start {argv[0]} (no such program)")
         try:
             self.process = subprocess.Popen(
-                argv,
-                stdin=subprocess.DEVNULL,
+                [sys.executable, "-m", "hyoka.models.server_guard", *argv],
+                # the guard watches this pipe: hyoka gone (even by kill -9) → EOF → the group dies
+                stdin=subprocess.PIPE,
                 stdout=self._log_file,
                 stderr=subprocess.STDOUT,
                 env=env,
-                start_new_session=True,  # own process group: killpg reaches its workers
-                preexec_fn=_die_with_parent,
+                start_new_session=True,  # own process group: killpg reaches the server and its workers
             )
         except OSError as exc:
             self._log_file.close()
@@ -181,6 +178,8 @@ class ManagedServer:
             _LIVE.discard(self)
         if process is not None:
             _kill_group(process, self.spec.stop_grace)
+            if process.stdin is not None:
+                process.stdin.close()
         if self._log_file is not None and not self._log_file.closed:
             self._log_file.close()
 
@@ -228,19 +227,6 @@ def _kill_group(process: subprocess.Popen[bytes], grace: float) -> None:
             pass
 
 
-def _die_with_parent() -> None:
-    """In the child before exec: SIGTERM when the parent dies, even by SIGKILL (Linux only)."""
-    if not sys.platform.startswith("linux"):
-        return
-    try:
-        import ctypes
-
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except OSError:
-        pass
-
-
 def stop_all() -> None:
     with _LOCK:
         live = list(_LIVE)
@@ -284,6 +270,8 @@ class ServedBackend(Backend):
     server: ManagedServer
     client: "OpenAIBackend"
     _identity: ModelIdentity
+    #: the registry passes `log_dir=` (the run folder) to backends that say so
+    uses_log_dir = True
 
     @property
     def identity(self) -> ModelIdentity:

@@ -29,6 +29,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from hyoka.errors import HyokaError
+from hyoka.models.args import GenerationOverrides
 
 API_BACKENDS = {"openai", "llamacpp-server", "vllm"}
 _NAME = r"^[A-Za-z0-9_.\-]+$"
@@ -42,13 +43,8 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class GenerationSettings(_Strict):
-    max_tokens: int | None = Field(default=None, gt=0)
-    temperature: float | None = Field(default=None, ge=0)
-    top_p: float | None = Field(default=None, gt=0, le=1)
-    seed: int | None = None
-    stop: list[str] | None = None
-    n: int | None = Field(default=None, gt=0)
+#: the generation block is the same model `--gen` is checked against (ranges in one place)
+GenerationSettings = GenerationOverrides
 
 
 class ReasoningSettings(_Strict):
@@ -149,7 +145,11 @@ def resolve_settings(
         if data.system_message is not None:
             system = data.system_message
             sources["system_prompt"] = "model_settings"
-        for key, value in {**{k: _arg(v) for k, v in data.model_args.items()}, **_api_args(settings, backend)}.items():
+        file_args = {**{k: _arg(v) for k, v in data.model_args.items()}, **_api_args(settings, backend)}
+        from hyoka.models.registry import check_model_args
+
+        check_model_args(backend, file_args, source=f"{settings.path}: model_args")
+        for key, value in file_args.items():
             model_args[key] = value
             sources[f"model_args.{key}"] = "model_settings"
     for key, value in cli_gen.items():

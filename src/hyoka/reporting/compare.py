@@ -15,6 +15,7 @@ from typing import Any, Sequence
 
 from hyoka.errors import HyokaError
 from hyoka.reporting.runs import SETTING_NAMES, RunView, differing_settings, load_run
+from hyoka.results.table import format_rows
 from hyoka.reporting.stats import CORRECTIONS, is_binary, mcnemar_exact, paired_bootstrap, paired_permutation
 
 
@@ -168,10 +169,7 @@ def format_comparison(c: Comparison) -> str:
         rows.append([r.task, r.metric, str(r.n), _f(r.mean_a), _f(r.mean_b), f"{r.diff:+.4f}",
                      f"[{r.ci_low:+.4f}, {r.ci_high:+.4f}]", r.test, _f(r.p_value), _f(r.p_adjusted),
                      "*" if r.significant else ""])  # fmt: skip
-    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
-    lines = ["  ".join(cell.ljust(w) if i < 2 or i == 7 else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths))).rstrip()
-             for row in rows]  # fmt: skip
-    lines.insert(1, "  ".join("-" * w for w in widths).rstrip())
+    lines = format_rows(rows, left=2, rule=True).splitlines()
     lines.append("")
     lines.append(f"A = {c.run_a}\nB = {c.run_b}")
     n_sig = sum(r.significant for r in c.tasks)

@@ -112,7 +112,8 @@ def sample_rows(run_index: int, run: RunView, task: str) -> list[list[Any]]:
             run_index, task, r.get("doc_id"), status, _clip(r.get("prompt") or ""), _clip(output or ""),
             _clip(r.get("reasoning") or ""), _clip("" if r.get("extracted") is None else str(r.get("extracted"))),
             "" if r.get("prediction") is None else str(r.get("prediction")), target or [], r.get("metrics") or {},
-            r.get("error") or "", r.get("choices") or [],
+            r.get("error") or "", r.get("choices") or [], r.get("details") or {},
+            [_clip(x.get("output") or "") for x in (r.get("repeats") or [])[1:]],
         ])  # fmt: skip
     return out
 

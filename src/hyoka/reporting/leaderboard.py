@@ -98,7 +98,11 @@ def tasks_suite(runs: Sequence[RunView]) -> Suite:
             task = base_task(run, key)
             if task not in seen:
                 seen.add(task)
-                entries.append(Entry(task=task, metric=run.headline_metric(key)))
+                metric = run.headline_metric(key)
+                if run.kind == "mtbench" and metric == "score":  # MT-Bench's 1-10 on the 0-1 scale of the rest
+                    entries.append(Entry(task=task, metric=metric, scale=0.1, label=f"{task}:score/10"))
+                else:
+                    entries.append(Entry(task=task, metric=metric))
     return Suite(leaderboard="tasks", description="every task's headline metric", categories={"AVG": entries}, total="AVG")
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from hyoka.errors import HyokaError
-from hyoka.results.run_dir import METRICS_FILE, SUMMARY_FILE, read_metrics, samples_file
+from hyoka.results.run_dir import METRICS_FILE, SUMMARY_FILE, read_json_file, read_metrics, samples_file
 
 #: the per-task settings that decide whether two scores of a task are comparable, with the
 #: name `--allow` takes and the words an error or a leaderboard footnote uses for each
@@ -161,12 +161,9 @@ def load_run(path: Path | str) -> RunView:
     summary_path = path / SUMMARY_FILE
     if not summary_path.is_file():
         raise RunFolderError(f"{path}: no {SUMMARY_FILE}; give a folder a finished `hyoka run` or `hyoka mtbench` wrote")
-    try:
-        summary = json.loads(summary_path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise RunFolderError(f"{summary_path}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
-    if not isinstance(metrics.get("tasks"), dict):
-        raise RunFolderError(f"{path / METRICS_FILE}: no 'tasks' object; is this a hyoka run folder?")
+    summary = read_json_file(summary_path)
+    if not isinstance(summary, dict):
+        raise RunFolderError(f"{summary_path}: not a hyoka summary.json (expected an object)")
     return RunView(path, metrics, summary)
 
 

@@ -10,6 +10,7 @@ from typing import Any, Sequence
 
 from hyoka.reporting.leaderboard import Row, Score, Suite
 from hyoka.results.run_dir import write_json
+from hyoka.results.table import format_rows
 
 MARK = "†"
 
@@ -57,33 +58,20 @@ def terminal_table(rows: Sequence[Row], suite: Suite) -> str:
     header = ["model", *[name for _, name in cols]]
     body = [[r.name, *[cell_text(r, k, n) for k, n in cols]] for r in rows]
     # one model per line would be far too wide: print one block per row instead when needed
-    widths = [max(_width(x[i]) for x in [header, *body]) for i in range(len(header))]
-    if sum(widths) + 2 * len(widths) <= 160:
-        lines = ["  ".join(_pad(c, w) for c, w in zip(line, widths)).rstrip() for line in [header, *body]]
-        lines.insert(1, "  ".join("-" * w for w in widths))
+    if sum(max(len(x[i]) for x in [header, *body]) + 2 for i in range(len(header))) <= 160:
+        lines = format_rows([header, *body], left=1, rule=True).splitlines()
     else:
         lines = []
-        label_w = max(_width(h) for h in header)
         for line in body:
+            present = [[h, c] for h, c in zip(header[1:], line[1:]) if c != "-"]
             lines.append(f"== {line[0]}")
-            lines += [f"  {_pad(h, label_w)}  {c}" for h, c in zip(header[1:], line[1:]) if c != "-"]
+            lines += ["  " + x for x in format_rows(present, left=1).splitlines()] if present else []
             missing = [h for h, c in zip(header[1:], line[1:]) if c == "-"]
             if missing:
                 lines.append(f"  missing: {', '.join(missing)}")
     notes = _notes(rows)
     title = f"{suite.leaderboard}: {suite.description}" if suite.description else suite.leaderboard
     return "\n".join([title, "", *lines, *([""] + notes if notes else []), "", "± is the half-width of a 95% interval"])
-
-
-def _width(text: str) -> int:
-    """Display width: CJK characters take two columns in a terminal."""
-    import unicodedata
-
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
-
-
-def _pad(text: str, width: int) -> str:
-    return text + " " * (width - _width(text))
 
 
 def markdown(rows: Sequence[Row], suite: Suite) -> str:

@@ -4,7 +4,7 @@ categories: llm-jp-eval's per-category means and their AVG)."""
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Mapping, Sequence
 
 from hyoka.metrics.base import MetricValue, mean_and_stderr
@@ -17,6 +17,10 @@ class TaskResult:
     #: per-sample values of each metric, for micro averages
     values: dict[str, list[float]]
     errors: int
+    #: outputs per document (--repeats / --gen n)
+    repeats: int = 1
+    #: metric → standard deviation of the task value between repeats (repeats > 1)
+    repeat_std: dict[str, float] = field(default_factory=dict)
 
 
 def macro(values: list[MetricValue]) -> MetricValue:

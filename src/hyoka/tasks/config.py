@@ -9,45 +9,24 @@ from __future__ import annotations
 import hashlib
 from typing import Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pathlib import Path
 
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationInfo, field_validator, model_validator
+
+from hyoka.data.files import DataFile
+from hyoka.data.readers import DataFormat
 from hyoka.tasks.yaml_io import FunctionRef
+
+__all__ = ["DataFile", "DataFormat"]  # DataFile lives in the data layer; re-exported for task code
 
 
 class StrictModel(BaseModel):
     model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True, frozen=True)
 
 
-class DataFile(StrictModel):
-    """One pinned dataset file: where it lives in a mirror, where upstream, and its checksum."""
-
-    mirror_path: str = Field(description="path under HYOKA_DATA_DIR, laid out like shared/data")
-    url: str | None = Field(default=None, description="pinned upstream URL (a commit, not a branch)")
-    sha256: str | None = Field(default=None, description="hex sha256 of the file")
-    package_resource: bool = Field(
-        default=False, description="the file ships inside hyoka (demo data); mirror_path is relative to tasks/builtin"
-    )
-
-    @field_validator("sha256")
-    @classmethod
-    def _hex(cls, v: str | None) -> str | None:
-        if v is not None and (len(v) != 64 or any(c not in "0123456789abcdef" for c in v)):
-            raise ValueError("sha256 must be 64 lowercase hex characters")
-        return v
-
-    @model_validator(mode="after")
-    def _pinned(self) -> "DataFile":
-        if self.url is not None and self.sha256 is None:
-            raise ValueError("a file with a url needs its sha256 (pin what is downloaded)")
-        return self
-
-
-DataFormat = Literal["json", "jsonl", "json_records", "csv", "tsv", "text"]
-
-
 class DatasetConfig(StrictModel):
-    source: str = Field(description="upstream id, e.g. 'github:yahoojapan/JGLUE' or 'hf:org/name'")
-    revision: str = Field(description="commit or tag the files are pinned to")
+    source: str | None = Field(default=None, description="upstream id, e.g. 'github:yahoojapan/JGLUE' or 'hf:org/name'")
+    revision: str | None = Field(default=None, description="commit or tag the files are pinned to")
     licence: str | None = None
     format: DataFormat = "jsonl"
     csv_header: list[str] | None = Field(default=None, description="column names for CSV/TSV without a header row")
@@ -134,6 +113,16 @@ class TaskConfig(StrictModel):
     #: tasks only run when named explicitly (licences such as CC BY-NC-ND)
     opt_in: bool = False
     num_docs: int | None = Field(default=None, description="size of the eval split, for `hyoka tasks`")
+    #: the task file's folder (set by the registry): `path:` data files are relative to it
+    _source_dir: Path | None = PrivateAttr(default=None)
+
+    @property
+    def source_dir(self) -> Path | None:
+        return self._source_dir
+
+    def with_source_dir(self, folder: Path) -> "TaskConfig":
+        self._source_dir = folder
+        return self
 
     @field_validator("metrics", mode="before")
     @classmethod

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from hyoka.data.files import ResolvedFile, resolve_file
-from hyoka.data.readers import Doc, read_docs
+from hyoka.data.readers import Doc, read_format
 from hyoka.errors import DatasetError, TaskConfigError
-from hyoka.models.base import Message
+from hyoka.core.types import Message
 from hyoka.tasks.config import TaskConfig
-from hyoka.tasks.prompts import evaluate, render_text
+from hyoka.tasks.prompts import call_hook, evaluate, render_text
 
 
 @dataclass
@@ -54,6 +55,13 @@ class LoadedTask:
     # -- per document -------------------------------------------------------------------
 
     def _sample(self, doc_id: int, doc: Doc, options: PromptOptions) -> Sample:
+        try:
+            return self._build_sample(doc_id, doc, options)
+        except TaskConfigError as exc:
+            # name the document: the user can then look at it (`--limit` reaches it quickly)
+            raise TaskConfigError(f"{exc} (document {doc_id} of split '{self.config.dataset.eval_split}': {_preview(doc)})") from None
+
+    def _build_sample(self, doc_id: int, doc: Doc, options: PromptOptions) -> Sample:
         cfg = self.config
         choices = self._choices(doc)
         gold_index, references = self._target(doc, choices)
@@ -84,6 +92,8 @@ class LoadedTask:
     def _fewshot_for(self, doc_id: int, options: PromptOptions) -> list[tuple[int, Doc]]:
         cfg = self.config.fewshot
         num = cfg.num if options.num_fewshot is None else options.num_fewshot
+        if num < 0:
+            raise TaskConfigError(f"--num-fewshot {num}: give 0 or more examples")
         if num == 0:
             return []
         if not self.fewshot_docs:
@@ -145,14 +155,37 @@ def _as_index(value: Any, choices: list[str] | None, *, task: str) -> int:
 
 def load_task(config: TaskConfig) -> LoadedTask:
     ds = config.dataset
-    files = {split: resolve_file(ds.splits[split], task=config.name) for split in _needed_splits(config)}
-    eval_docs = read_docs(files[ds.eval_split].path, ds, split=ds.eval_split, task=config.name)
+    files = {
+        split: resolve_file(ds.splits[split], task=config.name, base_dir=config.source_dir) for split in _needed_splits(config)
+    }
+    eval_docs = _read_split(config, files[ds.eval_split].path, ds.eval_split)
     if not eval_docs:
         raise DatasetError(f"task '{config.name}': split '{ds.eval_split}' ({files[ds.eval_split].path}) has no documents")
     fewshot_docs: list[Doc] = []
     if config.fewshot.split is not None and config.fewshot.split in files:
-        fewshot_docs = read_docs(files[config.fewshot.split].path, ds, split=config.fewshot.split, task=config.name)
+        fewshot_docs = _read_split(config, files[config.fewshot.split].path, config.fewshot.split)
     return LoadedTask(config, eval_docs, fewshot_docs, files)
+
+
+def _read_split(config: TaskConfig, path: Path, split: str) -> list[Doc]:
+    """The split's documents: the built-in format or the task's `reader`, then `process_docs`."""
+    ds, task = config.dataset, config.name
+    if ds.reader is not None:
+        docs = call_hook(ds.reader, path, split, task=task, field="dataset.reader", what=f"reading {path}")
+        if not isinstance(docs, list) or not all(isinstance(d, dict) for d in docs):
+            raise DatasetError(f"task '{task}': dataset.reader {ds.reader} must return a list of dicts for {path}")
+    else:
+        docs = read_format(path, ds.format, csv_header=ds.csv_header, task=task)
+    if ds.process_docs is not None:
+        docs = call_hook(ds.process_docs, docs, task=task, field="dataset.process_docs", what=f"split '{split}'")
+        if not isinstance(docs, list) or not all(isinstance(d, dict) for d in docs):
+            raise DatasetError(f"task '{task}': dataset.process_docs {ds.process_docs} must return a list of dicts")
+    return docs
+
+
+def _preview(doc: Doc, limit: int = 80) -> str:
+    text = ", ".join(f"{k}={v!r}" for k, v in doc.items())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _needed_splits(config: TaskConfig) -> list[str]:

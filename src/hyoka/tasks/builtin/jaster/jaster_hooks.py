@@ -19,9 +19,8 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
-from hyoka.data.files import resolve_file
+from hyoka.data.files import DataFile, read_manifest, resolve_file
 from hyoka.errors import DatasetError
-from hyoka.tasks.config import DataFile
 
 Doc = dict[str, Any]
 
@@ -125,16 +124,7 @@ def read_janli(path: Path, split: str) -> list[Doc]:
 
 def _manifest(path: Path) -> list[DataFile]:
     """A manifest: one pinned DataFile (mirror_path, url, sha256) per line, JSON lines."""
-    files = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            files.append(DataFile.model_validate(json.loads(line)))
-        except (json.JSONDecodeError, ValueError) as exc:
-            reason = " ".join(str(exc).split())  # pydantic's message spans lines: keep one
-            raise DatasetError(f"{path}:{number}: bad manifest entry ({reason})") from None
-    return files
+    return list(read_manifest(path).values())
 
 
 # --- JSeM ----------------------------------------------------------------------------------
