@@ -10,7 +10,7 @@ from typing import Any, Sequence
 
 
 from hyoka.commands import backends
-from hyoka.commands import blend, compare, leaderboard, report  # finished runs → decisions (hyoka.reporting)
+from hyoka.commands import blend, compare, leaderboard, report, run_config  # finished runs → decisions (hyoka.reporting)
 from hyoka.errors import HyokaError
 
 #: generation settings `hyoka run --gen` uses (n: samples per prompt)
@@ -35,6 +35,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from hyoka.tasks.registry import load_registry
     from hyoka.tasks.task import PromptOptions
 
+    args = run_config.apply_run_config(args)  # --config FILE: flags given override it
     _check_wandb(args.wandb)  # a bad --wandb fails before the model loads
     spec = parse_model_spec(args.model, args.model_args)
     # --- model settings (--settings FILE): CLI > settings file > task defaults ---
@@ -88,6 +89,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         f"in {s.seconds:.1f}s"
     )
     print(f"results: {outcome.run_dir}")
+    run_config.save_run_config(outcome.run_dir, args)  # run_config.yaml: rerun with --config
     _log_to_wandb(outcome.run_dir, args.wandb)  # --wandb PROJECT[/RUN_NAME] (hyoka.reporting.wandb_log)
     return 1 if s.errors else 0
 
@@ -311,8 +313,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="evaluate a model on tasks")
-    run.add_argument("model", help="BACKEND:NAME, e.g. llamacpp:/path/model.gguf or hf:/path/or/hub-id")
-    targets = run.add_mutually_exclusive_group(required=True)
+    run.add_argument("model", nargs="?", help="BACKEND:NAME, e.g. llamacpp:/path/model.gguf or hf:/path/or/hub-id")
+    targets = run.add_mutually_exclusive_group()  # --tasks/--suite, or tasks: in --config
     targets.add_argument("--tasks", help="comma-separated tasks or groups")
     # a suite is a group (jaster: category scores and AVG); --suite is the name people look for
     targets.add_argument("--suite", dest="tasks", help="a suite such as jaster (same as --tasks SUITE)")
@@ -330,7 +332,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--settings", metavar="FILE", help="model settings YAML (system message, generation, max_n, reasoning)")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
     run.add_argument("--wandb", metavar="PROJECT[/RUN_NAME]", help="log the finished run to Weights & Biases")
-    run.set_defaults(func=cmd_run)
+    run.add_argument("--config", metavar="FILE", help="run.yaml with any of these options; flags given here override it")
+    run.set_defaults(func=cmd_run, config_parser=run)
 
     tasks = sub.add_parser("tasks", help="list tasks and groups")
     tasks.add_argument("--include-path", action="append", default=[])

@@ -147,7 +147,12 @@ def log_run_to_wandb(run_dir: Path | str | None, target: str | None) -> str | No
     project, name = parse_target(target)
     wandb = _wandb()
     run = load_run(Path(run_dir))
-    config = redact({"hyoka": run.summary, "run_dir": str(run.path.resolve())})
+    config = {"hyoka": run.summary, "run_dir": str(run.path.resolve())}
+    if (run.path / "run_config.yaml").is_file():  # hyoka run's resolved options: rerun with --config
+        import yaml
+
+        config["run_config"] = yaml.safe_load((run.path / "run_config.yaml").read_text(encoding="utf-8"))
+    config = redact(config)
     wb = wandb.init(project=project, name=name or run.path.name, config=config, job_type="evaluation", reinit="finish_previous")
     try:
         wb.log(_metrics(run))
