@@ -179,7 +179,7 @@ def test_blended_mtbench_run_keeps_its_row(gemma_runs: GemmaRuns, mtbench_run: P
         assert done.returncode == 0, done.stderr
         rows.append(json.loads((tmp_path / name / "leaderboard_nejumi.json").read_text())["rows"][0])
     values = [{c: s and (s["value"], s["stderr"]) for c, s in row["categories"].items()} for row in rows]
-    assert values[0] == values[1] and values[0]["GLP_表現"] == (0.8, 0.0)
+    assert values[0] == values[1] and values[0]["GLP_表現"] == pytest.approx((0.8, 0.0))
     assert rows[0]["model_key"] == rows[1]["model_key"]
     # the blended row names the blend as the source, the original names the MT-Bench run
     assert rows[1]["categories"]["GLP_表現"]["sources"][0]["run"] == str(blended)
