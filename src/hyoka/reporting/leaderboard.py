@@ -212,6 +212,7 @@ def build_rows(runs: Sequence[RunView], suite: Suite, *, group_by: Literal["mode
         templates = {s.get("template") for sc in scores.values() if sc for s in sc.settings if s.get("template")}
         if len(templates) > 1:
             notes.append(f"the runs in this row used different chat templates: {sorted(map(str, templates))}")
+        notes = list(dict.fromkeys(notes))  # a task behind several columns is noted once
         rows.append(Row(name, members[0].model_key, [r.label for r in members], scores, categories, total, notes=notes))
     mark_differences(rows)
     rows.sort(key=lambda r: -(r.total.value if r.total and not math.isnan(r.total.value) else -1))
