@@ -48,3 +48,27 @@ def gemma_runs(gemma_gguf: Path, tmp_path_factory: pytest.TempPathFactory) -> Ge
         _, stderr = proc.communicate(timeout=600)
         assert proc.returncode == 0, stderr[-2000:]
     return GemmaRuns(out["0"], out["2"], env)
+
+
+def _mtbench(answers: Path, judge_args: str, out: Path, env: dict[str, str]) -> Path:
+    cmd = hyoka_cmd("mtbench", "--answers", str(answers), "--judge", "mock:", "--judge-args", judge_args,
+                    "--output", str(out), "--quiet")  # fmt: skip
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return out
+
+
+@pytest.fixture(scope="session")
+def mtbench_runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """Two real `hyoka mtbench` runs of GPT-4's saved Japanese MT-Bench answers (the data
+    mirror), judged by the scripted `mock:` backend: the first rates 3/10 where the judge
+    sees a reference answer (math, reasoning, coding: 60 of 160 answered turns) and 8/10
+    elsewhere; the second rates every answer 7/10."""
+    answers = SHARED_DATA / "japanese_mt_bench" / "model_answer" / "gpt-4.jsonl"
+    require(answers.is_file(), f"MT-Bench answers not found at {answers}")
+    root = tmp_path_factory.mktemp("mtbench")
+    env = run_env(root / "cache")
+    script = root / "judge.jsonl"
+    script.write_text('{"pattern": "参考回答|Reference Answer", "output": "[[3]]"}\n{"output": "[[8]]"}\n', encoding="utf-8")
+    return (_mtbench(answers, f"script={script}", root / "scripted", env),
+            _mtbench(answers, "reply=[[7]]", root / "sevens", env))  # fmt: skip

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import subprocess
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -140,6 +142,24 @@ def test_compare_a_run_with_itself_finds_no_difference(gemma_runs: GemmaRuns, tm
         assert row["diff"] == 0 and row["ci_low"] == 0 and row["ci_high"] == 0
         assert row["p_value"] == 1 and not row["significant"]
         assert not math.isnan(row["p_adjusted"])
+
+
+def test_compare_mtbench_runs_per_answered_turn(mtbench_runs: tuple[Path, Path], tmp_path: Path) -> None:
+    scripted, sevens = mtbench_runs
+    refused = _compare(str(sevens), str(scripted), env=dict(os.environ))
+    assert refused.returncode == 2 and "judge differs" in refused.stderr  # the two judges are different scripts
+    out = tmp_path / "mt.json"
+    done = _compare(str(sevens), str(scripted), "--allow", "judge", "--json", str(out), env=dict(os.environ))
+    assert done.returncode == 0, done.stderr
+    [row] = json.loads(out.read_text())["tasks"]
+    # 60 of 160 answered turns go from 7 to 3, the other 100 from 7 to 8
+    assert row["n"] == 160 and row["test"] == "permutation"
+    assert row["diff"] == pytest.approx((60 * -4 + 100 * 1) / 160)
+    assert row["ci_low"] <= row["diff"] <= row["ci_high"] and row["significant"]
+    done = _compare(str(sevens), str(scripted), "--allow", "judge", "--metric", "score_writing", "--json", str(out),
+                    env=dict(os.environ))  # fmt: skip
+    [row] = json.loads(out.read_text())["tasks"]
+    assert row["n"] == 20 and row["diff"] == pytest.approx(1.0) and row["ci_low"] == row["ci_high"] == pytest.approx(1.0)
 
 
 def test_compare_bad_input_is_one_line(tmp_path) -> None:

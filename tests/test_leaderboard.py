@@ -62,22 +62,8 @@ def test_nejumi_leaderboard_over_a_folder_of_runs(gemma_runs: GemmaRuns, tmp_pat
     assert (tmp_path / "leaderboard_nejumi.csv").is_file()
 
 
-@pytest.fixture(scope="module")
-def mtbench_run(gemma_runs: GemmaRuns, shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A real `hyoka mtbench` run: GPT-4's saved Japanese MT-Bench answers (the data mirror)
-    judged by the scripted `mock:` backend: 3/10 where the judge sees a reference answer
-    (math, reasoning, coding), 8/10 elsewhere."""
-    root = tmp_path_factory.mktemp("mtbench")
-    script = root / "judge.jsonl"
-    script.write_text('{"pattern": "参考回答|Reference Answer", "output": "[[3]]"}\n{"output": "[[8]]"}\n', encoding="utf-8")
-    answers = shared_data / "japanese_mt_bench" / "model_answer" / "gpt-4.jsonl"
-    done = _hyoka("mtbench", "--answers", str(answers), "--judge", "mock:", "--judge-args", f"script={script}",
-                  "--output", str(root / "run"), "--quiet", env=gemma_runs.env)  # fmt: skip
-    assert done.returncode == 0, done.stderr
-    return root / "run"
-
-
-def test_nejumi_mtbench_categories_are_scaled_to_one(gemma_runs: GemmaRuns, mtbench_run: Path, tmp_path: Path) -> None:
+def test_nejumi_mtbench_categories_are_scaled_to_one(gemma_runs: GemmaRuns, mtbench_runs: tuple[Path, Path], tmp_path: Path) -> None:
+    mtbench_run = mtbench_runs[0]
     done = _hyoka("leaderboard", str(gemma_runs.zero.parent), str(mtbench_run), "--suite", "nejumi", "--output",
                   str(tmp_path), env=gemma_runs.env)  # fmt: skip
     assert done.returncode == 0, done.stderr
@@ -160,7 +146,8 @@ def test_blended_run_gives_the_same_leaderboard_row(gemma_runs: GemmaRuns, tmp_p
     assert cmp.returncode == 0 and "+0.0000" in cmp.stdout, cmp.stderr
 
 
-def test_blending_two_models_is_refused(gemma_runs: GemmaRuns, mtbench_run: Path, tmp_path: Path) -> None:
+def test_blending_two_models_is_refused(gemma_runs: GemmaRuns, mtbench_runs: tuple[Path, Path], tmp_path: Path) -> None:
+    mtbench_run = mtbench_runs[0]
     out = tmp_path / "blended"
     done = _hyoka("blend", "--output", str(out), f"{gemma_runs.zero}:jcommonsenseqa", str(mtbench_run), env=gemma_runs.env)
     assert done.returncode == 2
@@ -169,7 +156,8 @@ def test_blending_two_models_is_refused(gemma_runs: GemmaRuns, mtbench_run: Path
     assert not out.exists()
 
 
-def test_blended_mtbench_run_keeps_its_row(gemma_runs: GemmaRuns, mtbench_run: Path, tmp_path: Path) -> None:
+def test_blended_mtbench_run_keeps_its_row(gemma_runs: GemmaRuns, mtbench_runs: tuple[Path, Path], tmp_path: Path) -> None:
+    mtbench_run = mtbench_runs[0]
     blended = tmp_path / "blended"
     assert _hyoka("blend", "--output", str(blended), str(mtbench_run), env=gemma_runs.env).returncode == 0
     assert (blended / "mtbench_ja" / "judgments.jsonl").is_file()

@@ -130,7 +130,16 @@ class RunView:
 
     # --- samples ----------------------------------------------------------------------------
     def has_samples(self, task: str) -> bool:
-        return samples_file(self.path, task).is_file()
+        return samples_file(self.path, task).is_file() or self._judgments_file(task) is not None
+
+    def _judgments_file(self, task: str) -> Path | None:
+        """MT-Bench keeps its per-answer ratings in judgments.jsonl (a blend: under TASK/)."""
+        if not str(self.task_provenance(task).get("task") or task).startswith("mtbench_"):
+            return None
+        for path in (self.path / task / "judgments.jsonl", self.path / "judgments.jsonl"):
+            if path.is_file():
+                return path
+        return None
 
     def samples(self, task: str) -> list[dict[str, Any]]:
         """The task's per-document records (samples_TASK.jsonl), read once."""
@@ -143,7 +152,11 @@ class RunView:
         return self._samples[task]
 
     def per_doc_values(self, task: str, metric: str) -> dict[Any, float]:
-        """doc_id -> the metric's value, for documents scored without error."""
+        """doc_id -> the metric's value, for documents scored without error (MT-Bench:
+        (question, sample, turn) -> the judge's rating, failed judgments left out)."""
+        judgments = None if samples_file(self.path, task).is_file() else self._judgments_file(task)
+        if judgments is not None:
+            return _mtbench_ratings(judgments, metric)
         out: dict[Any, float] = {}
         for r in self.samples(task):
             if r.get("error") is None and metric in (r.get("metrics") or {}):
@@ -151,6 +164,25 @@ class RunView:
                 if value is not None:
                     out[r.get("doc_id")] = float(value)
         return out
+
+
+def _mtbench_ratings(path: Path, metric: str) -> dict[Any, float]:
+    """Single-grading ratings per answered turn, for the metric's slice: `score` (all),
+    `score_turnN` or `score_CATEGORY`; repeated judgments of one answer are averaged."""
+    from hyoka.data.readers import read_jsonl_objects
+
+    _, _, part = metric.partition("_")
+    ratings: dict[Any, list[float]] = {}
+    for _, row in read_jsonl_objects(path, error=RunFolderError, expected="one judgment per line (judgments.jsonl)"):
+        if row.get("rating") is None or row.get("game") is not None:
+            continue
+        if part.startswith("turn") and f"turn{row.get('turn')}" != part:
+            continue
+        if part and not part.startswith("turn") and row.get("category") != part:
+            continue
+        key = f"q{row.get('question_id')}/s{row.get('sample')}/t{row.get('turn')}"
+        ratings.setdefault(key, []).append(float(row["rating"]))
+    return {k: sum(v) / len(v) for k, v in ratings.items()}
 
 
 def load_run(path: Path | str) -> RunView:
