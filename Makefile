@@ -18,7 +18,10 @@ $(VENV)/.setup-dev: pyproject.toml $(VENV)/.setup-demo
 	@command -v bwrap >/dev/null || ! command -v apt-get >/dev/null || \
 		(apt-get update -qq && apt-get install -y -qq bubblewrap) || echo "warning: could not install bubblewrap"
 	$(PY) -m pip install -q torch==2.13.0
-	$(PY) -m pip install -q -e '.[demo,hf,api,ifeval,test,hub,swallow,litellm]' accelerate
+	$(PY) -m pip install -q -e '.[demo,hf,api,ifeval,test,hub,swallow,litellm,wandb]' accelerate
+	# headless Chromium for the HTML report test (Debian packages; a CJK font for the screenshots)
+	if ! command -v chromedriver >/dev/null && command -v apt-get >/dev/null; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver fonts-ipafont-gothic; fi
 	touch $@
 
 setup: $(VENV)/.setup-demo

@@ -10,6 +10,7 @@ from typing import Any, Sequence
 
 
 from hyoka.commands import backends
+from hyoka.commands import blend, compare, leaderboard, report, run_config  # finished runs → decisions (hyoka.reporting)
 from hyoka.errors import HyokaError
 from hyoka.judge.spec import add_judge_arguments
 from hyoka.mtbench import command as mtbench_command
@@ -37,6 +38,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     from hyoka.tasks.registry import load_registry
     from hyoka.tasks.task import PromptOptions
 
+    args = run_config.apply_run_config(args)  # --config FILE: flags given override it
+    _check_wandb(args.wandb)  # a bad --wandb fails before the model loads
     spec = parse_model_spec(args.model, args.model_args)
     # --- model settings (--settings FILE): CLI > settings file > task defaults ---
     model_settings = load_settings(Path(args.settings)) if args.settings else None
@@ -114,6 +117,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     if judged is not None:
         print(f"judge: {judged.requests} requests, {judged.cache_hits} from cache, {judged.model_calls} model calls, {judged.errors} errors")
     print(f"results: {outcome.run_dir}")
+    run_config.save_run_config(outcome.run_dir, args)  # run_config.yaml: rerun with --config
+    _log_to_wandb(outcome.run_dir, args.wandb)  # --wandb PROJECT[/RUN_NAME] (hyoka.reporting.wandb_log)
     # a judge request the backend gave up on is not cached: exit 1 says "rerun to fill it in"
     return 1 if s.errors or (judged is not None and judged.errors) else 0
 
@@ -214,14 +219,28 @@ def _add_score_parser(sub: Any) -> None:
 # --- hyoka score --------------------------------------------------------------------------- end
 
 
+def _check_wandb(target: str | None) -> None:
+    if target:
+        from hyoka.reporting.wandb_log import check_target
+
+        check_target(target)
+
+
+def _log_to_wandb(run_dir: Path, target: str | None) -> None:
+    if target:
+        from hyoka.reporting.wandb_log import log_run_to_wandb
+
+        log_run_to_wandb(run_dir, target)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="hyoka", description="Evaluate LLMs on Japanese and English benchmarks.")
     parser.add_argument("--version", action="version", version=f"hyoka {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="evaluate a model on tasks")
-    run.add_argument("model", help="BACKEND:NAME, e.g. llamacpp:/path/model.gguf or hf:/path/or/hub-id")
-    targets = run.add_mutually_exclusive_group(required=True)
+    run.add_argument("model", nargs="?", help="BACKEND:NAME, e.g. llamacpp:/path/model.gguf or hf:/path/or/hub-id")
+    targets = run.add_mutually_exclusive_group()  # --tasks/--suite, or tasks: in --config
     targets.add_argument("--tasks", help="comma-separated tasks or groups")
     # a suite is a group (jaster: category scores and AVG); --suite is the name people look for
     targets.add_argument("--suite", dest="tasks", help="a suite such as jaster (same as --tasks SUITE)")
@@ -240,7 +259,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--quiet", action="store_true", help="no progress bar")
     add_judge_arguments(run, required=False)  # --judge, --judge-args: judged tasks (docs/judge.md)
     run.add_argument("--unsafe-exec", action="store_true", help="run model-written code without bubblewrap where it cannot run (docs/sandbox.md); recorded in the summary")
-    run.set_defaults(func=cmd_run)
+    run.add_argument("--wandb", metavar="PROJECT[/RUN_NAME]", help="log the finished run to Weights & Biases")
+    run.add_argument("--config", metavar="FILE", help="run.yaml with any of these options; flags given here override it")
+    run.set_defaults(func=cmd_run, config_parser=run)
 
     tasks = sub.add_parser("tasks", help="list tasks and groups")
     tasks.add_argument("--include-path", action="append", default=[])
@@ -258,6 +279,10 @@ def build_parser() -> argparse.ArgumentParser:
     backends.add_parser(sub)  # hyoka backends
     mtbench_command.add_parser(sub)  # hyoka mtbench
     _add_score_parser(sub)  # hyoka score
+    compare.add_parser(sub)  # hyoka compare RUN_A RUN_B
+    leaderboard.add_parser(sub)  # hyoka leaderboard RUN_DIR...
+    blend.add_parser(sub)  # hyoka blend --output DIR RUN:TASKS...
+    report.add_parser(sub)  # hyoka report RUN_DIR... -o report.html
     return parser
 
 
