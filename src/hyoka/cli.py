@@ -11,6 +11,7 @@ from typing import Any, Sequence
 
 from hyoka.commands import backends
 from hyoka.commands import blend, compare, leaderboard, report, run_config  # finished runs → decisions (hyoka.reporting)
+from hyoka.cluster import commands as cluster_commands
 from hyoka.errors import HyokaError
 from hyoka.judge.spec import add_judge_arguments
 from hyoka.mtbench import command as mtbench_command
@@ -283,6 +284,7 @@ def build_parser() -> argparse.ArgumentParser:
     leaderboard.add_parser(sub)  # hyoka leaderboard RUN_DIR...
     blend.add_parser(sub)  # hyoka blend --output DIR RUN:TASKS...
     report.add_parser(sub)  # hyoka report RUN_DIR... -o report.html
+    cluster_commands.add_parser(sub)  # hyoka submit / status / collect (docs/cluster.md)
     return parser
 
 
