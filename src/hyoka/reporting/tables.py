@@ -10,7 +10,7 @@ from typing import Any, Sequence
 
 from hyoka.reporting.leaderboard import Row, Score, Suite
 from hyoka.results.run_dir import write_json
-from hyoka.results.table import format_rows
+from hyoka.results.table import format_table
 
 MARK = "†"
 
@@ -59,13 +59,13 @@ def terminal_table(rows: Sequence[Row], suite: Suite) -> str:
     body = [[r.name, *[cell_text(r, k, n) for k, n in cols]] for r in rows]
     # one model per line would be far too wide: print one block per row instead when needed
     if sum(max(len(x[i]) for x in [header, *body]) + 2 for i in range(len(header))) <= 160:
-        lines = format_rows([header, *body], left=1, rule=True).splitlines()
+        lines = format_table(header, body, align="l" + "r" * (len(header) - 1)).splitlines()
     else:
         lines = []
         for line in body:
             present = [[h, c] for h, c in zip(header[1:], line[1:]) if c != "-"]
             lines.append(f"== {line[0]}")
-            lines += ["  " + x for x in format_rows(present, left=1).splitlines()] if present else []
+            lines += ["  " + x for x in format_table(present[0], present[1:], align="lr", rule=False).splitlines()] if present else []
             missing = [h for h, c in zip(header[1:], line[1:]) if c == "-"]
             if missing:
                 lines.append(f"  missing: {', '.join(missing)}")
