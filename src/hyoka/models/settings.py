@@ -31,7 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from hyoka.errors import HyokaError
 from hyoka.models.args import GenerationOverrides, error_parts
 
-API_BACKENDS = {"openai", "llamacpp-server", "vllm"}
+API_BACKENDS = {"openai", "litellm", "llamacpp-server", "vllm"}
 _NAME = r"^[A-Za-z0-9_.\-]+$"
 
 

@@ -142,7 +142,8 @@ def read_task_results(run_dir: Path) -> dict[str, TaskResult]:
 
 def _metric_value(v: dict[str, Any]) -> MetricValue:
     value = v.get("value")
-    failures = v.get("failures") if isinstance(v.get("failures"), dict) else None
+    failures = v.get("failures")  # a metric's unscored documents (judge failures), kept on a rewrite
     return MetricValue(
-        math.nan if value is None else float(value), v.get("stderr"), int(v.get("n") or 0), int(v.get("failed") or 0), failures
-    )
+        math.nan if value is None else float(value), v.get("stderr"), int(v.get("n") or 0),
+        failed=int(v.get("failed") or 0), failures=dict(failures) if isinstance(failures, dict) else None,
+    )  # fmt: skip

@@ -122,6 +122,29 @@ class RequestCache:
         with self._lock:
             return int(self._db.execute("SELECT COUNT(*) FROM responses").fetchone()[0])
 
+    # -- rows that are not model calls (e.g. sandboxed program runs, kind "code_exec") -------
+
+    def get_records(self, kind: str, keys: Iterable[str]) -> dict[str, dict[str, Any]]:
+        """Stored JSON responses of another `kind`, by key (the same table, no decoding)."""
+        keys = list(keys)
+        found: dict[str, dict[str, Any]] = {}
+        with self._lock:
+            for start in range(0, len(keys), 500):
+                chunk = keys[start : start + 500]
+                marks = ",".join("?" * len(chunk))
+                for key, response in self._db.execute(
+                    f"SELECT key, response FROM responses WHERE kind = ? AND key IN ({marks})", [kind, *chunk]  # noqa: S608
+                ):
+                    found[key] = json.loads(response)
+        return found
+
+    def put_records(self, kind: str, rows: Iterable[tuple[str, dict[str, Any], dict[str, Any], dict[str, Any]]]) -> None:
+        """(key, identity, request, response) rows of another `kind`, committed together."""
+        now = time.time()
+        data = [(k, kind, stable_json(m), stable_json(req), stable_json(resp), now) for k, m, req, resp in rows]
+        with self._lock, self._db:
+            self._db.executemany("INSERT OR REPLACE INTO responses VALUES (?,?,?,?,?,?)", data)
+
     def close(self) -> None:
         with self._lock:
             self._db.close()
@@ -163,6 +186,12 @@ class NullCache(RequestCache):
 
     def count(self) -> int:
         return 0
+
+    def get_records(self, kind: str, keys: Iterable[str]) -> dict[str, dict[str, Any]]:
+        return {}
+
+    def put_records(self, kind: str, rows: Iterable[tuple[str, dict[str, Any], dict[str, Any], dict[str, Any]]]) -> None:
+        return None
 
     def close(self) -> None:
         return None
