@@ -66,6 +66,8 @@ def test_pairwise_win_in_both_orders(data: Path, tmp_path: Path, capsys: CapSys)
     judge = json.loads((tmp_path / "out" / "summary.json").read_text())["judge"]
     assert judge["spec"] == "mock:" and judge["backend"] == "mock" and judge["config"]["retries"] == 2
     assert judge["execution"]["model_calls"] == 6  # 3 documents, both orders
+    used = {Path(f).parent.name: v["sha256"][:12] for f, v in judge["files"].items()}  # prompts, references, baseline
+    assert used == {"jp_bench": "429c07ec3540", "gpt-4": "078918a91386", "openai--text-davinci-003": "a50d7e090324"}
 
 
 def test_position_bias_is_a_tie_and_garbage_is_counted_not_scored(data: Path, tmp_path: Path, capsys: CapSys) -> None:
