@@ -66,6 +66,8 @@ def test_pairwise_win_in_both_orders(data: Path, tmp_path: Path, capsys: CapSys)
     judge = json.loads((tmp_path / "out" / "summary.json").read_text())["judge"]
     assert judge["spec"] == "mock:" and judge["backend"] == "mock" and judge["config"]["retries"] == 2
     assert judge["execution"]["model_calls"] == 6  # 3 documents, both orders
+    used = {Path(f).parent.name: v["sha256"][:12] for f, v in judge["files"].items()}  # prompts, references, baseline
+    assert used == {"jp_bench": "429c07ec3540", "gpt-4": "078918a91386", "openai--text-davinci-003": "a50d7e090324"}
 
 
 def test_position_bias_is_a_tie_and_garbage_is_counted_not_scored(data: Path, tmp_path: Path, capsys: CapSys) -> None:
@@ -185,3 +187,10 @@ def test_a_judge_prompt_missing_from_its_file_stops_the_run_before_any_model(dat
     _, err = _run(capsys, tmp_path, "--tasks", "vicuna_typo", "--include-path", str(tasks), judge_script=_model_first(tmp_path),
                   expect=2)  # fmt: skip
     assert "prompt 'pairr' is not in ja_vicuna_qa/jp_bench/judge_prompts.jsonl (it has pair, pair-math, single, single-math)" in err
+
+
+def test_ja_vicuna_qa_single_rates_each_answer(data: Path, tmp_path: Path, capsys: CapSys) -> None:
+    # the first questions are generic: rated with the plain prompt (no reference answer in it)
+    judge = _script(tmp_path, "judge", {"pattern": "参考解答の始まり", "output": "評価：[[2]]"}, {"output": "[[8]]"})
+    metrics, _ = _run(capsys, tmp_path, "--tasks", "ja_vicuna_qa_single", judge_script=judge)
+    assert metrics["tasks"]["ja_vicuna_qa_single"]["metrics"]["judge_score"]["value"] == 8.0
