@@ -15,7 +15,7 @@ from typing import Any, Sequence
 
 from hyoka.errors import HyokaError
 from hyoka.reporting.runs import SETTING_NAMES, RunView, differing_settings, load_run
-from hyoka.results.table import format_rows
+from hyoka.results.table import format_table
 from hyoka.reporting.stats import CORRECTIONS, is_binary, mcnemar_exact, paired_bootstrap, paired_permutation
 
 
@@ -164,12 +164,12 @@ def _f(x: float, digits: int = 4) -> str:
 def format_comparison(c: Comparison) -> str:
     pct = f"{c.level:.0%}"
     header = ["task", "metric", "n", "A", "B", "B-A", f"{pct} interval", "test", "p", f"p ({c.correction})", ""]
-    rows = [header]
+    rows = []
     for r in c.tasks:
         rows.append([r.task, r.metric, str(r.n), _f(r.mean_a), _f(r.mean_b), f"{r.diff:+.4f}",
                      f"[{r.ci_low:+.4f}, {r.ci_high:+.4f}]", r.test, _f(r.p_value), _f(r.p_adjusted),
                      "*" if r.significant else ""])  # fmt: skip
-    lines = format_rows(rows, left=2, rule=True).splitlines()
+    lines = format_table(header, rows, align="llrrrrrlrrl").splitlines()
     lines.append("")
     lines.append(f"A = {c.run_a}\nB = {c.run_b}")
     n_sig = sum(r.significant for r in c.tasks)
