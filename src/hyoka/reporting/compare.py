@@ -169,7 +169,7 @@ def format_comparison(c: Comparison) -> str:
         rows.append([r.task, r.metric, str(r.n), _f(r.mean_a), _f(r.mean_b), f"{r.diff:+.4f}",
                      f"[{r.ci_low:+.4f}, {r.ci_high:+.4f}]", r.test, _f(r.p_value), _f(r.p_adjusted),
                      "*" if r.significant else ""])  # fmt: skip
-    lines = format_table(header, rows, align="ll" + "r" * (len(header) - 2)).splitlines()
+    lines = format_table(header, rows, align="llrrrrrlrrl").splitlines()
     lines.append("")
     lines.append(f"A = {c.run_a}\nB = {c.run_b}")
     n_sig = sum(r.significant for r in c.tasks)

@@ -10,7 +10,7 @@ from typing import Any, Sequence
 
 from hyoka.reporting.leaderboard import Row, Score, Suite
 from hyoka.results.run_dir import write_json
-from hyoka.results.table import format_table
+from hyoka.results.table import display_width, format_table
 
 MARK = "†"
 
@@ -58,17 +58,18 @@ def terminal_table(rows: Sequence[Row], suite: Suite) -> str:
     header = ["model", *[name for _, name in cols]]
     body = [[r.name, *[cell_text(r, k, n) for k, n in cols]] for r in rows]
     # one model per line would be far too wide: print one block per row instead when needed
-    if sum(max(len(x[i]) for x in [header, *body]) + 2 for i in range(len(header))) <= 160:
+    if sum(max(display_width(x[i]) for x in [header, *body]) + 2 for i in range(len(header))) <= 160:
         lines = format_table(header, body, align="l" + "r" * (len(header) - 1)).splitlines()
     else:
         lines = []
         for line in body:
             present = [[h, c] for h, c in zip(header[1:], line[1:]) if c != "-"]
             lines.append(f"== {line[0]}")
-            lines += ["  " + x for x in format_table(present[0], present[1:], align="lr", rule=False).splitlines()] if present else []
+            lines += ["  " + x for x in format_table(["", ""], present, align="lr", rule=False).splitlines()[1:]] if present else []
             missing = [h for h, c in zip(header[1:], line[1:]) if c == "-"]
-            if missing:
-                lines.append(f"  missing: {', '.join(missing)}")
+            if missing:  # the full list is in the CSV/JSON; a Nejumi row of one run misses dozens
+                more = f" … (+{len(missing) - 8} more)" if len(missing) > 8 else ""
+                lines.append(f"  missing: {', '.join(missing[:8])}{more}")
     notes = _notes(rows)
     title = f"{suite.leaderboard}: {suite.description}" if suite.description else suite.leaderboard
     return "\n".join([title, "", *lines, *([""] + notes if notes else []), "", "± is the half-width of a 95% interval"])
