@@ -50,18 +50,17 @@ def test_litellm_matches_openai_backend_and_keeps_keys_out(
 
 
 def test_litellm_errors_are_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
-    import_or_require("litellm", "pip install 'hyoka[litellm]'")
     from hyoka.models.litellm_backend import LiteLLMBackend
 
     with pytest.raises(ModelSpecError, match="PROVIDER/MODEL"):
         LiteLLMBackend("claude-3-5-sonnet", {})
     with pytest.raises(ModelSpecError, match="API keys are read only from the environment"):
         LiteLLMBackend("anthropic/claude-3-5-sonnet", {"api_key": "sk-x"})
+    with pytest.raises(ModelSpecError, match="--model-args temprature: unknown argument"):
+        LiteLLMBackend("anthropic/claude-3-5-sonnet", {"temprature": "0"})
     monkeypatch.delenv("HYOKA_NO_SUCH_KEY", raising=False)
     with pytest.raises(ModelSpecError, match="no API key: set HYOKA_NO_SUCH_KEY"):
         LiteLLMBackend("anthropic/claude-3-5-sonnet", {"api_key_env": "HYOKA_NO_SUCH_KEY"})
-    with pytest.raises(ModelSpecError, match="--model-args temprature: unknown argument"):
-        LiteLLMBackend("anthropic/claude-3-5-sonnet", {"temprature": "0"})
 
 
 def test_deepinfra_preset(monkeypatch: pytest.MonkeyPatch) -> None:
