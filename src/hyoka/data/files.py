@@ -10,7 +10,6 @@ Every file with a sha256 is verified wherever it came from.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import tempfile
@@ -21,6 +20,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from hyoka.core.types import sha256_file  # noqa: F401  (re-exported: callers read it from here)
 from hyoka.errors import DatasetError
 
 
@@ -108,14 +108,6 @@ class ResolvedFile:
     path: Path
     sha256: str
     origin: str  # "mirror:<dir>", "download:<url>" or "package"
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def resolve_file(spec: DataFile, *, task: str, base_dir: Path | None = None) -> ResolvedFile:
