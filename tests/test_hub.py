@@ -152,3 +152,23 @@ def test_offline_without_a_copy_says_which_repo_and_revision_to_place_where(
 def test_url_must_pin_a_commit(url: str, problem: str) -> None:
     with pytest.raises(DatasetError, match=problem):
         parse_hub_url(url, task="t")
+
+
+def test_task_file_with_an_unpinned_hub_url_fails_validation_at_its_line(tmp_path: Path) -> None:
+    from hyoka.tasks.registry import validate_file
+
+    task = tmp_path / "t.yaml"
+    task.write_text(
+        "name: t\nlanguage: ja\nformulation: generate\n"
+        "dataset:\n  format: parquet\n  eval_split: test\n  splits:\n    test:\n"
+        "      mirror_path: hf/org/data/test.parquet\n"
+        "      url: hf://datasets/org/data@main/test.parquet\n"
+        "      sha256: " + "a" * 64 + "\n"
+        "prompt: {doc_to_text: '{{ q }}', doc_to_target: '{{ a }}'}\n",
+        encoding="utf-8",
+    )
+    _, problems = validate_file(task)
+    assert [str(p) for p in problems] == [
+        f"{task}:10: dataset.splits.test.url: revision 'main' is not a commit; pin "
+        "hf://datasets/ORG/NAME@COMMIT/PATH (COMMIT: the 40-hex commit the file is pinned to)"
+    ]

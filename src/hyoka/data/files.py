@@ -50,6 +50,18 @@ class DataFile(BaseModel):
             raise ValueError("sha256 must be 64 lowercase hex characters")
         return v
 
+    @field_validator("url")
+    @classmethod
+    def _hub_form(cls, v: str | None) -> str | None:
+        # a hub file must name its commit: checked here so `hyoka validate` points at the line
+        if v is not None and v.startswith("hf://"):
+            from hyoka.data.hub import hub_url_problem
+
+            problem = hub_url_problem(v)
+            if problem is not None:
+                raise ValueError(problem)
+        return v
+
     @field_validator("mirror_path")
     @classmethod
     def _relative(cls, v: str | None) -> str | None:

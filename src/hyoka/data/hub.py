@@ -48,18 +48,29 @@ def is_hub_url(url: str | None) -> bool:
     return url is not None and url.startswith("hf://")
 
 
-def parse_hub_url(url: str, *, task: str) -> HubFile:
-    """``hf://datasets/ORG/NAME@COMMIT/path/in/repo`` → HubFile, or one line saying the form."""
-    form = "hf://datasets/ORG/NAME@COMMIT/PATH (COMMIT: the 40-hex commit the file is pinned to)"
+_FORM = "hf://datasets/ORG/NAME@COMMIT/PATH (COMMIT: the 40-hex commit the file is pinned to)"
+
+
+def hub_url_problem(url: str) -> str | None:
+    """What is wrong with a hub URL, in words, or None when it is well formed."""
     if not url.startswith(SCHEME):
-        raise DatasetError(f"task '{task}': url {url}: hub files are written {form}")
-    rest = url[len(SCHEME) :]
-    repo, at, tail = rest.partition("@")
+        return f"hub files are written {_FORM}"
+    repo, at, tail = url[len(SCHEME) :].partition("@")
     revision, slash, path = tail.partition("/")
     if not at or not slash or not path or not _REPO.match(repo):
-        raise DatasetError(f"task '{task}': url {url}: expected {form}")
+        return f"expected {_FORM}"
     if not _COMMIT.match(revision):
-        raise DatasetError(f"task '{task}': url {url}: revision '{revision}' is not a commit; pin {form}")
+        return f"revision '{revision}' is not a commit; pin {_FORM}"
+    return None
+
+
+def parse_hub_url(url: str, *, task: str) -> HubFile:
+    """``hf://datasets/ORG/NAME@COMMIT/path/in/repo`` → HubFile, or one line saying the form."""
+    problem = hub_url_problem(url)
+    if problem is not None:
+        raise DatasetError(f"task '{task}': url {url}: {problem}")
+    repo, _, tail = url[len(SCHEME) :].partition("@")
+    revision, _, path = tail.partition("/")
     return HubFile(repo, revision, path)
 
 
