@@ -16,7 +16,7 @@ import pytest
 
 from conftest import SHARED_DATA, hyoka_cmd, require
 
-LIMIT = "5"  # documents per task: 25 log-likelihood requests and 5 three-token generations a run
+LIMIT = "4"  # documents per task: 20 log-likelihood requests and 4 three-token generations a run
 TASKS = "jcommonsenseqa,jaster_jcommonsenseqa"
 
 

@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import math
+import os
 import subprocess
 from pathlib import Path
 
@@ -171,3 +172,14 @@ def test_blended_mtbench_run_keeps_its_row(gemma_runs: GemmaRuns, mtbench_runs: 
     assert rows[0]["model_key"] == rows[1]["model_key"]
     # the blended row names the blend as the source, the original names the MT-Bench run
     assert rows[1]["categories"]["GLP_表現"]["sources"][0]["run"] == str(blended)
+
+
+def test_report_and_blend_of_an_mtbench_run(mtbench_runs: tuple[Path, Path], tmp_path: Path) -> None:
+    """MT-Bench runs keep judgments, not samples: the report lists each judged answer turn."""
+    out = tmp_path / "mt.html"
+    done = _hyoka("report", str(mtbench_runs[0]), "-o", str(out), env=dict(os.environ))
+    assert done.returncode == 0, done.stderr
+    page = out.read_text(encoding="utf-8")
+    data = json.loads(page.split('id="hyoka-data">', 1)[1].split("</script>", 1)[0])
+    assert len(data["samples"]) == 160 and {s[3] for s in data["samples"]} == {"judged"}
+    assert {s[13]["category"] for s in data["samples"]} >= {"writing", "math"}

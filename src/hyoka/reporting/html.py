@@ -47,9 +47,10 @@ def radar_svg(axes: Sequence[tuple[str, float | None]], *, color: str, title: st
     if n < 3:
         return bars_svg(axes, color=color, title=title, width=size)
     cx = cy = size / 2
-    radius = size / 2 - 70
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="radar" viewBox="0 0 {size} {size}" width="{size}" '
-             f'height="{size}" role="img" aria-label="{html.escape(title)}">']  # fmt: skip
+    radius = size / 2 - 60
+    pad = 70  # room beside the circle for the axis labels
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="radar" viewBox="{-pad} 0 {size + 2 * pad} {size}" '
+             f'width="{size + 2 * pad}" height="{size}" role="img" aria-label="{html.escape(title)}">']  # fmt: skip
     parts.append(f'<title>{html.escape(title)}</title>')
 
     def point(i: int, r: float) -> tuple[float, float]:
@@ -100,6 +101,8 @@ def sample_rows(run_index: int, run: RunView, task: str) -> list[list[Any]]:
         value = (r.get("metrics") or {}).get(metric)
         if r.get("error"):
             status = "error"
+        elif "rating" in (r.get("metrics") or {}):  # an MT-Bench judgment: neither right nor wrong
+            status = "judged"
         else:
             status = "correct" if value is not None and value >= 1 - 1e-9 else "wrong"
         output = r.get("output")

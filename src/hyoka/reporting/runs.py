@@ -142,13 +142,20 @@ class RunView:
         return None
 
     def samples(self, task: str) -> list[dict[str, Any]]:
-        """The task's per-document records (samples_TASK.jsonl), read once."""
+        """The task's per-document records (samples_TASK.jsonl), read once. MT-Bench's
+        judgments come in the same shape: one record per judged answer turn, the judge's
+        prompt as `prompt`, its reply as `output`, the rating as `extracted` and metric."""
         if task not in self._samples:
             from hyoka.data.readers import read_jsonl_objects
 
             path = samples_file(self.path, task)
-            rows = read_jsonl_objects(path, error=RunFolderError, expected="one sample record per line (samples_TASK.jsonl)")
-            self._samples[task] = [row for _, row in rows]
+            judgments = None if path.is_file() else self._judgments_file(task)
+            if judgments is not None:
+                rows = read_jsonl_objects(judgments, error=RunFolderError, expected="one judgment per line (judgments.jsonl)")
+                self._samples[task] = [_judgment_record(task, row) for _, row in rows]
+            else:
+                rows = read_jsonl_objects(path, error=RunFolderError, expected="one sample record per line (samples_TASK.jsonl)")
+                self._samples[task] = [row for _, row in rows]
         return self._samples[task]
 
     def per_doc_values(self, task: str, metric: str) -> dict[Any, float]:
@@ -164,6 +171,18 @@ class RunView:
                 if value is not None:
                     out[r.get("doc_id")] = float(value)
         return out
+
+
+def _judgment_record(task: str, row: dict[str, Any]) -> dict[str, Any]:
+    rating = row.get("rating")
+    return {
+        "task": task, "doc_id": f"q{row.get('question_id')}/s{row.get('sample')}/t{row.get('turn')}"
+        + (f"/r{row['repeat']}" if row.get("repeat") else ""), "prompt": row.get("user_prompt") or "",
+        "choices": None, "references": [], "gold_index": None, "output": row.get("reply"),
+        "reasoning": row.get("reasoning"), "extracted": None if rating is None else str(rating), "prediction": rating,
+        "metrics": {} if rating is None else {"rating": float(rating)}, "error": row.get("failure"),
+        "details": {"category": row.get("category"), "judge": row.get("judge"), "prompt_name": row.get("prompt_name")},
+    }  # fmt: skip
 
 
 def _mtbench_ratings(path: Path, metric: str) -> dict[Any, float]:
