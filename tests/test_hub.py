@@ -11,7 +11,7 @@ import pytest
 
 from hyoka.data.files import DataFile, resolve_file
 from hyoka.data.hub import parse_hub_url
-from hyoka.data.readers import read_docs
+from hyoka.data.readers import read_format
 from hyoka.errors import DatasetError
 from hyoka.tasks.config import DatasetConfig
 
@@ -66,7 +66,7 @@ def test_download_verify_read_then_offline(hub: FakeHub, fmt: str, path: str, da
     resolved = resolve_file(file, task="t")
     assert resolved.origin == f"download:hf://datasets/org/data@{REV}/{path}"
     assert resolved.path.read_bytes() == data
-    assert read_docs(resolved.path, dataset(fmt, file), split="test", task="t") == ROWS
+    assert read_format(resolved.path, dataset(fmt, file).format, task="t") == ROWS
     assert any(r.startswith("GET ") for r in hub.requests)
     # the second load needs no network: the server is gone and the hub is declared offline
     hub.stop()

@@ -26,7 +26,7 @@ def _default_output(spec: str) -> Path:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from hyoka.data.files import cache_dir
-    from hyoka.engine.cache import NullCache, RequestCache
+    from hyoka.store.cache import NullCache, RequestCache
     from hyoka.engine.preflight import preflight_run
     from hyoka.engine.runner import RunOptions, run_evaluation
     from hyoka.judge import spec as judging

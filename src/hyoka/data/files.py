@@ -21,6 +21,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from hyoka.data.checksum import sha256_file
 from hyoka.errors import DatasetError
 
 
@@ -108,14 +109,6 @@ class ResolvedFile:
     path: Path
     sha256: str
     origin: str  # "mirror:<dir>", "download:<url>" or "package"
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def resolve_file(spec: DataFile, *, task: str, base_dir: Path | None = None) -> ResolvedFile:

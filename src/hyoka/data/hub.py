@@ -122,7 +122,7 @@ def download_hub_file(
         except (hub_errors.HfHubHTTPError, OSError, ValueError) as exc:
             reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             raise DatasetError(f"task '{task}': cannot download {hub.url} ({reason}); {hint}") from None
-        from hyoka.data.files import sha256_file
+        from hyoka.data.checksum import sha256_file
 
         digest = sha256_file(fetched)
         if expected_sha256 is not None and digest != expected_sha256:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from hyoka.core.types import GenerateResult, LoglikelihoodResult, Result
-from hyoka.engine.cache import RequestCache
+from hyoka.store.cache import RequestCache
 from hyoka.engine.executor import ExecutionStats, PendingRequest, execute
 from hyoka.engine.requests import TaskRequests
 from hyoka.engine.scoring import DocResults, TaskScorer, metric_labels, run_metrics_json

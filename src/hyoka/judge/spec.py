@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
-from hyoka.engine.cache import RequestCache
+from hyoka.store.cache import RequestCache
 from hyoka.errors import HyokaError
 from hyoka.judge.judge import Judge, JudgeConfig
 from hyoka.judge.task_scoring import TaskJudge, load_resources

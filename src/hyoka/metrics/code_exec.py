@@ -19,7 +19,7 @@ from typing import Any, Literal, Mapping, Sequence
 import numpy as np
 
 from hyoka.errors import DatasetError, TaskConfigError
-from hyoka.engine.cache import RequestCache
+from hyoka.store.cache import RequestCache
 from hyoka.metrics.base import (
     Metric,
     MetricValue,

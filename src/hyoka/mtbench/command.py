@@ -128,7 +128,7 @@ def _options(args: argparse.Namespace, model_spec: Any, judge_display: str) -> A
 
 def run(args: argparse.Namespace) -> int:
     from hyoka.data.files import cache_dir
-    from hyoka.engine.cache import NullCache, RequestCache
+    from hyoka.store.cache import NullCache, RequestCache
     from hyoka.engine.preflight import check_output_dir
     from hyoka.judge.judge import Judge
     from hyoka.judge.spec import close_all, load_judge_backend, parse_judge_spec

@@ -1,6 +1,6 @@
 """Many programs at once: a bounded set of concurrent sandboxes, and the result cache.
 
-Results are stored in hyoka's one request cache (engine/cache.py) under the kind
+Results are stored in hyoka's one request cache (store/cache.py) under the kind
 "code_exec", keyed by the program (tests included), the sandbox settings and the
 harness, so scoring the same outputs again runs nothing. A `sandbox_error` is never
 cached: the next run tries again.
@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
 from hyoka.core.types import sha256_text, stable_json
-from hyoka.engine.cache import RequestCache
+from hyoka.store.cache import RequestCache
 from hyoka.errors import HyokaError
 from hyoka.sandbox import bwrap
 from hyoka.sandbox.process import harness_source, run_program

@@ -116,7 +116,7 @@ def apply_settings(
 
 def chat_usable(plan: SuitePlan, backend: Any) -> bool:
     """Whether the chat template the suite asked for can be applied; if not, a note."""
-    from hyoka.models.base import Message
+    from hyoka.core.types import Message
 
     try:
         backend.apply_chat_template([Message("user", "x")])

@@ -478,6 +478,3 @@ def build_extractor(specs: Sequence[Mapping[str, Any]]) -> Extractor:
 
     return pipeline
 
-
-# Swallow-style answer spans register themselves (the import needs register_extractor above)
-from hyoka.text import answer_span as _answer_span  # noqa: E402,F401  (registration)
