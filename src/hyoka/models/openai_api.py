@@ -242,8 +242,8 @@ class _Transport:
     retry: RetryStats = field(default_factory=RetryStats)
     usage: UsageStats = field(default_factory=UsageStats)
     http_requests: int = 0
-    #: requests that got an answer (any HTTP status the client understood)
-    answered: int = 0
+    #: attempts whose connection reached a server (an answer, or a reset after connecting)
+    reached: int = 0
 
 
 class OpenAIBackend(Backend):
@@ -340,9 +340,12 @@ class OpenAIBackend(Backend):
                 response = await client.post(path, json=body)
             except httpx.TimeoutException as exc:
                 raise TransientError(retry.TIMEOUT, type(exc).__name__) from None
-            except httpx.TransportError as exc:
+            except httpx.ConnectError as exc:  # refused, no route: nothing listens there (yet)
                 raise TransientError(retry.CONNECTION, self._scrub(f"{type(exc).__name__}: {exc}")) from None
-            self._transport.answered += 1
+            except httpx.TransportError as exc:  # reset, closed without a response: a server is there
+                self._transport.reached += 1
+                raise TransientError(retry.CONNECTION, self._scrub(f"{type(exc).__name__}: {exc}")) from None
+            self._transport.reached += 1
             return self._parse_response(response, path)
 
         try:
@@ -360,10 +363,10 @@ class OpenAIBackend(Backend):
         return answer
 
     def _never_connected(self, exc: PermanentError) -> bool:
-        """True when no request of this backend has been answered and every failure so far was a
-        connection failure (refused, reset): the endpoint is not there, not merely flaky."""
+        """True when no attempt of this backend has reached a server and every failure so far was
+        a refused connection: the endpoint is not there, not merely flaky."""
         failures = set(self._transport.retry.retries) | set(self._transport.retry.gave_up)
-        return exc.reason == retry.CONNECTION and self._transport.answered == 0 and failures <= {retry.CONNECTION}
+        return exc.reason == retry.CONNECTION and self._transport.reached == 0 and failures <= {retry.CONNECTION}
 
     def _parse_response(self, response: Any, path: str) -> dict[str, Any]:
         status = response.status_code
