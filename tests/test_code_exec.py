@@ -106,7 +106,8 @@ def test_score_programs_gives_pass_at_k_and_per_sample_outcomes() -> None:
         ({"style": "diff"}, "style must be"),
         ({"k": [0]}, "k must be"),
         ({"k": "10"}, "k must be"),
-        ({"timeout_s": 0}, "timeout_s must be > 0"),
+        ({"timeout_s": 0}, "timeout_s must be a number > 0"),
+        ({"cpu_s": 2.5}, "cpu_s must be a whole number"),
         ({"no_such_limit": 1}, "bad sandbox setting"),
     ],
 )

@@ -13,7 +13,6 @@ from hyoka.data.files import DataFile, resolve_file
 from hyoka.data.hub import parse_hub_url
 from hyoka.data.readers import read_format
 from hyoka.errors import DatasetError
-from hyoka.tasks.config import DatasetConfig
 
 from hub_server import FakeHub
 
@@ -48,10 +47,6 @@ def spec(repo: str, path: str, sha: str, revision: str = REV) -> DataFile:
     return DataFile(mirror_path=f"hub/{repo}/{path}", url=f"hf://datasets/{repo}@{revision}/{path}", sha256=sha)
 
 
-def dataset(fmt: str, file: DataFile) -> DatasetConfig:
-    return DatasetConfig(source="hf:org/data", revision=REV, format=fmt, splits={"test": file}, eval_split="test")
-
-
 @pytest.mark.parametrize(
     "fmt,path,data",
     [
@@ -66,7 +61,7 @@ def test_download_verify_read_then_offline(hub: FakeHub, fmt: str, path: str, da
     resolved = resolve_file(file, task="t")
     assert resolved.origin == f"download:hf://datasets/org/data@{REV}/{path}"
     assert resolved.path.read_bytes() == data
-    assert read_format(resolved.path, dataset(fmt, file).format, task="t") == ROWS
+    assert read_format(resolved.path, fmt, task="t") == ROWS
     assert any(r.startswith("GET ") for r in hub.requests)
     # the second load needs no network: the server is gone and the hub is declared offline
     hub.stop()
@@ -157,3 +152,23 @@ def test_offline_without_a_copy_says_which_repo_and_revision_to_place_where(
 def test_url_must_pin_a_commit(url: str, problem: str) -> None:
     with pytest.raises(DatasetError, match=problem):
         parse_hub_url(url, task="t")
+
+
+def test_task_file_with_an_unpinned_hub_url_fails_validation_at_its_line(tmp_path: Path) -> None:
+    from hyoka.tasks.registry import validate_file
+
+    task = tmp_path / "t.yaml"
+    task.write_text(
+        "name: t\nlanguage: ja\nformulation: generate\n"
+        "dataset:\n  format: parquet\n  eval_split: test\n  splits:\n    test:\n"
+        "      mirror_path: hf/org/data/test.parquet\n"
+        "      url: hf://datasets/org/data@main/test.parquet\n"
+        "      sha256: " + "a" * 64 + "\n"
+        "prompt: {doc_to_text: '{{ q }}', doc_to_target: '{{ a }}'}\n",
+        encoding="utf-8",
+    )
+    _, problems = validate_file(task)
+    assert [str(p) for p in problems] == [
+        f"{task}:10: dataset.splits.test.url: revision 'main' is not a commit; pin "
+        "hf://datasets/ORG/NAME@COMMIT/PATH (COMMIT: the 40-hex commit the file is pinned to)"
+    ]

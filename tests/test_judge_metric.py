@@ -66,6 +66,8 @@ def test_pairwise_win_in_both_orders(data: Path, tmp_path: Path, capsys: CapSys)
     judge = json.loads((tmp_path / "out" / "summary.json").read_text())["judge"]
     assert judge["spec"] == "mock:" and judge["backend"] == "mock" and judge["config"]["retries"] == 2
     assert judge["execution"]["model_calls"] == 6  # 3 documents, both orders
+    used = {Path(f).parent.name: v["sha256"][:12] for f, v in judge["files"].items()}  # prompts, references, baseline
+    assert used == {"jp_bench": "429c07ec3540", "gpt-4": "078918a91386", "openai--text-davinci-003": "a50d7e090324"}
 
 
 def test_position_bias_is_a_tie_and_garbage_is_counted_not_scored(data: Path, tmp_path: Path, capsys: CapSys) -> None:
@@ -78,6 +80,9 @@ def test_position_bias_is_a_tie_and_garbage_is_counted_not_scored(data: Path, tm
     metrics, _ = _run(capsys, tmp_path, "--tasks", "ja_vicuna_qa", "--judge-args", "retries=1", judge_script=garbage)
     m = metrics["tasks"]["ja_vicuna_qa"]["metrics"]["win_rate_adjusted"]
     assert m["n"] == 0 and m["failed"] == 3 and m["failures"] == {"no_verdict": 3}
+    # a later run into the same folder keeps the judged task, its failures included
+    metrics, _ = _run(capsys, tmp_path, "--tasks", "demo_ja")
+    assert metrics["tasks"]["ja_vicuna_qa"]["metrics"]["win_rate_adjusted"]["failures"] == {"no_verdict": 3}
 
 
 def test_rakuda_last_digit_verdicts(data: Path, tmp_path: Path, capsys: CapSys) -> None:
@@ -100,6 +105,20 @@ def test_judge_failures_and_cache(data: Path, tmp_path: Path, capsys: CapSys) ->
     _, second = _run(capsys, tmp_path, "--tasks", "ja_vicuna_qa", judge_script=fair)
     assert "judge: 6 requests, 0 from cache, 6 model calls" in first
     assert "judge: 6 requests, 6 from cache, 0 model calls" in second
+
+
+def test_saved_answers_judged_again_by_another_judge(data: Path, tmp_path: Path, capsys: CapSys) -> None:
+    require((data / "rakuda/rakuda_v2/questions.jsonl").is_file(), "rakuda files missing")
+    _run(capsys, tmp_path, "--tasks", "rakuda", judge_script=_script(tmp_path, "tie", {"output": "どちらも同じ。3"}))
+    samples = tmp_path / "out" / "samples_rakuda.jsonl"
+    fair = _script(tmp_path, "fair", {"pattern": f"アシスタント1の回答の開始\\]\\n{ANSWER}", "output": "1"}, {"output": "2"})
+    assert main(["score", str(samples), "--task", "rakuda", "--judge", "mock:", "--judge-args", f"script={fair}",
+                 "--output", str(tmp_path / "again")]) == 0  # fmt: skip
+    out = capsys.readouterr().out
+    metrics = json.loads((tmp_path / "again" / "metrics.json").read_text())
+    assert metrics["tasks"]["rakuda"]["metrics"]["win_rate_adjusted"]["value"] == 1.0 and "judge: 6 requests" in out
+    assert main(["score", str(samples), "--task", "rakuda"]) == 2  # a judged task needs --judge
+    assert "needs a judge model" in capsys.readouterr().err
 
 
 def test_single_rating_with_reference_from_a_doc_field(
@@ -168,3 +187,10 @@ def test_a_judge_prompt_missing_from_its_file_stops_the_run_before_any_model(dat
     _, err = _run(capsys, tmp_path, "--tasks", "vicuna_typo", "--include-path", str(tasks), judge_script=_model_first(tmp_path),
                   expect=2)  # fmt: skip
     assert "prompt 'pairr' is not in ja_vicuna_qa/jp_bench/judge_prompts.jsonl (it has pair, pair-math, single, single-math)" in err
+
+
+def test_ja_vicuna_qa_single_rates_each_answer(data: Path, tmp_path: Path, capsys: CapSys) -> None:
+    # the first questions are generic: rated with the plain prompt (no reference answer in it)
+    judge = _script(tmp_path, "judge", {"pattern": "参考解答の始まり", "output": "評価：[[2]]"}, {"output": "[[8]]"})
+    metrics, _ = _run(capsys, tmp_path, "--tasks", "ja_vicuna_qa_single", judge_script=judge)
+    assert metrics["tasks"]["ja_vicuna_qa_single"]["metrics"]["judge_score"]["value"] == 8.0

@@ -11,7 +11,7 @@ import pytest
 from conftest import hyoka_cmd, mock_backend, require
 
 from hyoka.cli import build_parser, main
-from hyoka.store.cache import RequestCache
+from hyoka.cache import RequestCache
 from hyoka.judge.judge import Judge
 from hyoka.errors import HyokaError
 from hyoka.models.registry import parse_model_spec

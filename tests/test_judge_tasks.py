@@ -114,3 +114,11 @@ def test_bad_metric_parameters_are_one_line(params: dict[str, object], message: 
     with pytest.raises(TaskConfigError, match=message) as info:
         parse_spec(params)
     assert str(info.value).startswith("metric 'judge': ") and "\n" not in str(info.value)
+
+
+def test_ja_vicuna_qa_single_uses_the_reference_prompt_for_coding(shared_data: Path) -> None:
+    spec, docs = _spec_and_docs("ja_vicuna_qa_single")
+    res = load_resources(spec, task="ja_vicuna_qa_single")
+    items, _, _ = build_items(spec, res, [JudgedDoc("t/0", docs[0], ["a"]), JudgedDoc("t/60", docs[60], ["b"])], task="t")
+    assert [(i.prompt.name, "ref_answer_1" in i.values) for i in items] == [("single", False), ("single-math", True)]
+    assert "[参考解答の始まり]" in items[1].prompt.render(items[1].values)

@@ -22,7 +22,7 @@ TASKS = ["mgsm_ja_cot", "mgsm_en_cot", "gsm8k_cot", "bbh_date_understanding", "b
 def test_math_and_bbh_tasks_run_with_gemma(tmp_path: Path, gemma_gguf: Path, shared_data: Path) -> None:
     out = tmp_path / "run"
     result = subprocess.run(
-        hyoka_cmd("run", f"llamacpp:{gemma_gguf}", "--tasks", ",".join(TASKS), "--limit", "2",
+        hyoka_cmd("run", f"llamacpp:{gemma_gguf}", "--model-args", "n_threads=1", "--tasks", ",".join(TASKS), "--limit", "2",
                   "--gen", "max_tokens=24", "--output", str(out), "--quiet"),
         capture_output=True, text=True, timeout=600, env=dict(os.environ),
     )  # fmt: skip

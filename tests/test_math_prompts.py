@@ -62,3 +62,17 @@ def test_gsm8k_cot_prompt(shared_data: Path) -> None:
     assert prompt.startswith("Q: There are 15 trees in the grove.")
     assert prompt.count("\nA: ") == 8 and prompt.count("The answer is") == 8
     assert prompt.endswith("\nA:") and references == ["18"]
+
+
+def test_every_new_task_loads_its_pinned_files_with_num_docs(shared_data: Path) -> None:
+    """Checksums of every data and prompt file hold, and num_docs is the evaluated split's size."""
+    registry = load_registry([])
+    names = ["ifeval", "m_ifeval_ja", "mgsm_ja_cot", "mgsm_en_cot", "gsm8k_cot"]
+    names += [n for n in registry.tasks if n.startswith("bbh_")]
+    assert len(names) == 5 + 54
+    for name in names:
+        config = registry.tasks[name].config
+        task = load_task(config)
+        assert len(task.eval_docs) == config.num_docs, name
+        if config.fewshot.num:
+            assert len(task.fewshot_docs) >= config.fewshot.num, name

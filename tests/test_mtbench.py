@@ -16,7 +16,7 @@ import pytest
 from conftest import mock_backend, require
 
 from hyoka.cli import main
-from hyoka.store.cache import RequestCache
+from hyoka.cache import RequestCache
 from hyoka.errors import HyokaError
 from hyoka.judge.answer_files import load_answer_file
 from hyoka.judge.judge import Judge, JudgeConfig, JudgeItem, game_outcome

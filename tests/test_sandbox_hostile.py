@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from conftest import require
-from hyoka.store.cache import RequestCache
+from hyoka.cache import RequestCache
 from hyoka.sandbox import SandboxPool, SandboxSettings, unavailable_reason
 from hyoka.sandbox.bwrap import SANDBOX_UID_BASE
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from conftest import require
-from hyoka.store.cache import RequestCache
+from hyoka.cache import RequestCache
 from hyoka.sandbox import SandboxPool, SandboxSettings, SandboxUnavailable, bwrap, unavailable_reason
 from hyoka.sandbox.pool import CACHE_KIND
 

@@ -10,6 +10,7 @@ import pytest
 
 from hyoka.errors import TaskConfigError
 from hyoka.metrics import get_metric
+from hyoka.metrics.base import ScoreInput, ScoringContext
 from hyoka.text.answer_span import answer_span
 from hyoka.text.extract import build_extractor
 
@@ -57,9 +58,11 @@ def sacrebleu_cli(tmp_path: Path, hyps: list[str], refs: list[str], *args: str) 
 
 
 def corpus(metric_name: str, hyps: list[str], refs: list[str], **params: object) -> float:
+    """The task value over documents whose one output is hyps[i] (the scorer's path)."""
     metric = get_metric(metric_name, **params)
-    values = [metric.sample(h, [r]) for h, r in zip(hyps, refs)]
-    return metric.aggregate(hyps, [[r] for r in refs], values).value
+    items = [ScoreInput("t", i, {}, "", [r], [h], [h]) for i, (h, r) in enumerate(zip(hyps, refs))]
+    scores = metric.score_batch(items, ScoringContext())
+    return metric.aggregate(items, scores)[metric_name].value
 
 
 @pytest.mark.parametrize(
@@ -154,3 +157,10 @@ def test_comet_without_a_model_is_a_clear_error() -> None:
         get_metric("comet")
     with pytest.raises(TaskConfigError, match="need each document's source sentence"):
         get_metric("comet", model="/models/wmt22-comet-da")
+
+
+def test_span_metrics_read_the_raw_answer_not_the_extracted_one() -> None:
+    # an extractor chain in front (here one that kept only "X") must not change the span
+    item = ScoreInput("t", 0, {}, "", ["東京"], ["X"], ["考えた。\n回答: $\\boxed{東京}$"])
+    for name in ("span_exact_match", "quasi_exact_match"):
+        assert get_metric(name).score_batch([item], ScoringContext())[0].values == {name: 1.0}

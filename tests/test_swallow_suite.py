@@ -76,7 +76,8 @@ def test_swallow_ja_suite_with_mock_backend(
     skipped = [line for line in stderr if line.startswith("hyoka: suite swallow_ja: skipping ")]
     assert len(skipped) == 51 + 3
     assert any("skipping swallow_jmmlu_virology: offline and virology.csv is not in" in s for s in skipped)
-    assert "hyoka: suite swallow_ja: skipping jhumaneval: not available in hyoka yet" in stderr
+    assert "hyoka: suite swallow_ja: skipping mt_bench_ja: not available in hyoka yet" in stderr
+    assert any(s.startswith("hyoka: suite swallow_ja: skipping m_ifeval_ja: ") for s in skipped)
     # mock: has no chat template: the suite's chat setting degrades, with a note
     assert any(s.startswith("hyoka: note: suite swallow_ja asks for the chat template") for s in stderr)
 
@@ -92,11 +93,11 @@ def test_swallow_ja_suite_with_mock_backend(
     for name in ("jemhopqa", "jmmlu", "mmlu_prox_ja", "math_100_ja", "gpqa_ja"):
         assert values[name] == pytest.approx(0.5), name
     assert 0 < values["wmt20_en_ja"] < 100 and 0 < values["wmt20_ja_en"] < 100
-    scaled = [s["scaled"] for s in suite["scores"].values()]
-    assert suite["overall"] == pytest.approx(sum(scaled) / 7)
-    assert suite["complete"] is False and suite["missing"] == []
-    assert suite["unavailable"] == ["mt_bench_ja", "m_ifeval_ja", "jhumaneval"]
-    assert len(suite["skipped"]) == 51
+    scaled = [s["scaled"] for s in suite["scores"].values() if s["scaled"] is not None]
+    assert len(scaled) == 7 and suite["overall"] == pytest.approx(sum(scaled) / 7)
+    assert suite["complete"] is False and suite["missing"] == ["m_ifeval_ja", "jhumaneval"]
+    assert suite["unavailable"] == ["mt_bench_ja"]
+    assert len(suite["skipped"]) == 51 + 2
     assert agg["tasks"]["jemhopqa_cot"]["headline"] == {"metric": "f1_score_quasi", "value": pytest.approx(0.5)}
     assert agg["tasks"]["jemhopqa_cot"]["scores"]["exact_match"] == pytest.approx(0.5)
     assert agg["tasks"]["wmt20_en_ja"]["headline"]["metric"] == "bleu"
@@ -120,7 +121,9 @@ def test_user_settings_win_over_the_suite(tmp_path: Path, shared_data: Path, mon
     record = json.loads((out_dir / "samples_jemhopqa_cot.jsonl").read_text().splitlines()[0])
     assert record["prompt"].startswith("<start_of_turn>user\n簡潔に答えて。")
     agg = json.loads((out_dir / "aggregated_results.json").read_text())
-    assert set(agg["suite"]["missing"]) == {"wmt20_en_ja", "wmt20_ja_en", "mmlu_prox_ja", "math_100_ja", "gpqa_ja"}
+    assert set(agg["suite"]["missing"]) == {
+        "wmt20_en_ja", "wmt20_ja_en", "mmlu_prox_ja", "math_100_ja", "gpqa_ja", "m_ifeval_ja", "jhumaneval",
+    }  # fmt: skip
 
 
 def test_swallow_en_suite_with_mock_backend(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

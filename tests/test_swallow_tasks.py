@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from hyoka.core.types import GenerateResult
-from hyoka.engine.scoring import TaskScorer
+from hyoka.engine.scoring import DocResults, score_task
+from hyoka.models.base import render_plain
 from hyoka.tasks.registry import Registry, load_registry
 from hyoka.tasks.task import LoadedTask, PromptOptions, load_task
 
@@ -50,20 +51,12 @@ def loaded(name: str) -> LoadedTask:
     return load_task(registry().tasks[name].config)
 
 
-class NoModel:
-    """Scoring only needs render() of a backend: the plain rendering of the messages."""
-
-    def render(self, messages, *, use_chat_template: bool) -> str:  # type: ignore[no-untyped-def]
-        from hyoka.models.base import render_plain
-
-        return render_plain(messages)
-
-
 def score(name: str, outputs: list[str]) -> list[dict[str, float]]:
+    """Each output scored as the answer to the task's documents 0, 1, ... (no model)."""
     task = loaded(name)
-    scorer = TaskScorer(task.config, NoModel(), use_chat_template=False, gen_overrides={})  # type: ignore[arg-type]
     samples = task.build_samples(limit=len(outputs), options=PromptOptions())
-    return [scorer.score(s, [GenerateResult.from_output(out)]).metrics for s, out in zip(samples, outputs)]
+    docs = [DocResults(s, render_plain(s.messages), [GenerateResult.from_output(out)]) for s, out in zip(samples, outputs)]
+    return [record.metrics for record in score_task(task.config, docs).records]
 
 
 def test_every_hub_task_reads_its_fixture(hub_mirror: Path) -> None:

@@ -10,6 +10,8 @@ from typing import Any, Sequence
 
 
 from hyoka.commands import backends
+from hyoka.commands import blend, compare, leaderboard, report, run_config  # finished runs → decisions (hyoka.reporting)
+from hyoka.cluster import commands as cluster_commands
 from hyoka.errors import HyokaError
 from hyoka.judge.spec import add_judge_arguments
 from hyoka.mtbench import command as mtbench_command
@@ -26,7 +28,7 @@ def _default_output(spec: str) -> Path:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from hyoka.data.files import cache_dir
-    from hyoka.store.cache import NullCache, RequestCache
+    from hyoka.cache import NullCache, RequestCache
     from hyoka.engine.preflight import preflight_run
     from hyoka.engine.runner import RunOptions, run_evaluation
     from hyoka.judge import spec as judging
@@ -37,6 +39,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     from hyoka.tasks.registry import load_registry
     from hyoka.tasks.task import PromptOptions
 
+    args = run_config.apply_run_config(args)  # --config FILE: flags given override it
+    _check_wandb(args.wandb)  # a bad --wandb fails before the model loads
     spec = parse_model_spec(args.model, args.model_args)
     # --- model settings (--settings FILE): CLI > settings file > task defaults ---
     model_settings = load_settings(Path(args.settings)) if args.settings else None
@@ -57,7 +61,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from hyoka.tasks import suite as suites
 
     suite_config = suites.find_suite(registry, task_names)
-    plan = suites.plan_suite(registry, suite_config) if suite_config is not None else None
+    plan = suites.plan_suite(registry, suite_config, unsafe_exec=args.unsafe_exec) if suite_config is not None else None
     use_chat = bool(args.chat)
     if plan is not None:
         resolved.gen_overrides, resolved.system_prompt, use_chat = suites.apply_settings(
@@ -94,8 +98,12 @@ def cmd_run(args: argparse.Namespace) -> int:
             if options.use_chat_template and not args.chat:
                 options.use_chat_template = suites.chat_usable(plan, backend)
             options.settings = {**(options.settings or {}), "suite": plan.summary()}
-        judge_backend = judging.load_judge_backend(judge, spec, backend, log_dir=options.output) if judge else None
-        context = judging.scoring_context(judge, judge_backend, cache, show_progress=not args.quiet)
+        context = None  # the runner's own, unless a judge joins it
+        if judge is not None:
+            judge_backend = judging.load_judge_backend(judge, spec, backend, log_dir=options.output)
+            context = judging.scoring_context(
+                judge, judge_backend, cache, show_progress=not args.quiet, unsafe_exec=options.unsafe_exec
+            )
         outcome = run_evaluation(registry, backend, cache, options, context)
     finally:
         judging.close_all(backend, judge_backend)
@@ -106,10 +114,12 @@ def cmd_run(args: argparse.Namespace) -> int:
         f"\n{s.requests} requests: {s.cache_hits} from cache, {s.model_calls} model calls, {s.errors} errors "
         f"in {s.seconds:.1f}s"
     )
-    judged = context.judge.judge.stats if context.judge is not None else None
+    judged = context.judge.judge.stats if context is not None and context.judge is not None else None
     if judged is not None:
         print(f"judge: {judged.requests} requests, {judged.cache_hits} from cache, {judged.model_calls} model calls, {judged.errors} errors")
     print(f"results: {outcome.run_dir}")
+    run_config.save_run_config(outcome.run_dir, args)  # run_config.yaml: rerun with --config
+    _log_to_wandb(outcome.run_dir, args.wandb)  # --wandb PROJECT[/RUN_NAME] (hyoka.reporting.wandb_log)
     # a judge request the backend gave up on is not cached: exit 1 says "rerun to fill it in"
     return 1 if s.errors or (judged is not None and judged.errors) else 0
 
@@ -152,7 +162,10 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 # --- hyoka score (re-score saved outputs; hyoka.engine.rescore) ------------------------- begin
 def cmd_score(args: argparse.Namespace) -> int:
+    from hyoka.data.files import cache_dir
+    from hyoka.cache import NullCache, RequestCache
     from hyoka.engine.rescore import RescoreOptions, rescore
+    from hyoka.judge import spec as judging
     from hyoka.results.table import results_table
     from hyoka.tasks.registry import load_registry
     from hyoka.tasks.task import PromptOptions
@@ -167,12 +180,26 @@ def cmd_score(args: argparse.Namespace) -> int:
         prompt_field=args.prompt_field,
         prompt=PromptOptions(num_fewshot=args.num_fewshot, fewshot_style=args.fewshot_style),
     )
-    outcome = rescore(registry, options)
+    judge = judging.parse_judge_spec(args.judge, args.judge_args) if args.judge else None  # re-judge (docs/judge.md)
+    judging.check_judge_use(judge, [registry.tasks[args.task].config] if args.task in registry.tasks else [])
+    cache = NullCache() if judge is None else RequestCache(cache_dir() / "requests.sqlite")
+    judge_backend = context = None
+    try:
+        if judge is not None:
+            judge_backend = judging.load_judge_backend(judge, None, None, log_dir=options.output)
+            context = judging.scoring_context(judge, judge_backend, cache, show_progress=True)
+        outcome = rescore(registry, options, context)
+    finally:
+        judging.close_all(judge_backend)
+        cache.close()
     print(results_table(outcome.metrics))
     print(f"\n{len(outcome.records)} outputs matched by {outcome.matched_by}, read from '{outcome.response_field}'")
+    judged = context.judge.judge.stats if context is not None and context.judge is not None else None
+    if judged is not None:
+        print(f"judge: {judged.requests} requests, {judged.cache_hits} from cache, {judged.model_calls} model calls, {judged.errors} errors")
     if options.output is not None:
         print(f"results: {options.output}")
-    return 0
+    return 1 if judged is not None and judged.errors else 0
 
 
 def _add_score_parser(sub: Any) -> None:
@@ -186,10 +213,25 @@ def _add_score_parser(sub: Any) -> None:
     score.add_argument("--fewshot-style", choices=["inline", "turns"], help="few-shot style of the prompts")
     score.add_argument("--output", help="folder for the re-scored samples and metrics.json")
     score.add_argument("--include-path", action="append", default=[], help="folder of extra task YAML files")
+    add_judge_arguments(score, required=False)  # judged tasks are judged again (docs/judge.md)
     score.set_defaults(func=cmd_score)
 
 
 # --- hyoka score --------------------------------------------------------------------------- end
+
+
+def _check_wandb(target: str | None) -> None:
+    if target:
+        from hyoka.reporting.wandb_log import check_target
+
+        check_target(target)
+
+
+def _log_to_wandb(run_dir: Path, target: str | None) -> None:
+    if target:
+        from hyoka.reporting.wandb_log import log_run_to_wandb
+
+        log_run_to_wandb(run_dir, target)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -198,8 +240,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="evaluate a model on tasks")
-    run.add_argument("model", help="BACKEND:NAME, e.g. llamacpp:/path/model.gguf or hf:/path/or/hub-id")
-    targets = run.add_mutually_exclusive_group(required=True)
+    run.add_argument("model", nargs="?", help="BACKEND:NAME, e.g. llamacpp:/path/model.gguf or hf:/path/or/hub-id")
+    targets = run.add_mutually_exclusive_group()  # --tasks/--suite, or tasks: in --config
     targets.add_argument("--tasks", help="comma-separated tasks or groups")
     # a suite is a group (jaster: category scores and AVG); --suite is the name people look for
     targets.add_argument("--suite", dest="tasks", help="a suite such as jaster (same as --tasks SUITE)")
@@ -218,7 +260,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--quiet", action="store_true", help="no progress bar")
     add_judge_arguments(run, required=False)  # --judge, --judge-args: judged tasks (docs/judge.md)
     run.add_argument("--unsafe-exec", action="store_true", help="run model-written code without bubblewrap where it cannot run (docs/sandbox.md); recorded in the summary")
-    run.set_defaults(func=cmd_run)
+    run.add_argument("--wandb", metavar="PROJECT[/RUN_NAME]", help="log the finished run to Weights & Biases")
+    run.add_argument("--config", metavar="FILE", help="run.yaml with any of these options; flags given here override it")
+    run.set_defaults(func=cmd_run, config_parser=run)
 
     tasks = sub.add_parser("tasks", help="list tasks and groups")
     tasks.add_argument("--include-path", action="append", default=[])
@@ -236,6 +280,11 @@ def build_parser() -> argparse.ArgumentParser:
     backends.add_parser(sub)  # hyoka backends
     mtbench_command.add_parser(sub)  # hyoka mtbench
     _add_score_parser(sub)  # hyoka score
+    compare.add_parser(sub)  # hyoka compare RUN_A RUN_B
+    leaderboard.add_parser(sub)  # hyoka leaderboard RUN_DIR...
+    blend.add_parser(sub)  # hyoka blend --output DIR RUN:TASKS...
+    report.add_parser(sub)  # hyoka report RUN_DIR... -o report.html
+    cluster_commands.add_parser(sub)  # hyoka submit / status / collect (docs/cluster.md)
     return parser
 
 

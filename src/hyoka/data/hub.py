@@ -23,6 +23,7 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 from hyoka.errors import DatasetError
 
@@ -47,18 +48,29 @@ def is_hub_url(url: str | None) -> bool:
     return url is not None and url.startswith("hf://")
 
 
-def parse_hub_url(url: str, *, task: str) -> HubFile:
-    """``hf://datasets/ORG/NAME@COMMIT/path/in/repo`` → HubFile, or one line saying the form."""
-    form = "hf://datasets/ORG/NAME@COMMIT/PATH (COMMIT: the 40-hex commit the file is pinned to)"
+_FORM = "hf://datasets/ORG/NAME@COMMIT/PATH (COMMIT: the 40-hex commit the file is pinned to)"
+
+
+def hub_url_problem(url: str) -> str | None:
+    """What is wrong with a hub URL, in words, or None when it is well formed."""
     if not url.startswith(SCHEME):
-        raise DatasetError(f"task '{task}': url {url}: hub files are written {form}")
-    rest = url[len(SCHEME) :]
-    repo, at, tail = rest.partition("@")
+        return f"hub files are written {_FORM}"
+    repo, at, tail = url[len(SCHEME) :].partition("@")
     revision, slash, path = tail.partition("/")
     if not at or not slash or not path or not _REPO.match(repo):
-        raise DatasetError(f"task '{task}': url {url}: expected {form}")
+        return f"expected {_FORM}"
     if not _COMMIT.match(revision):
-        raise DatasetError(f"task '{task}': url {url}: revision '{revision}' is not a commit; pin {form}")
+        return f"revision '{revision}' is not a commit; pin {_FORM}"
+    return None
+
+
+def parse_hub_url(url: str, *, task: str) -> HubFile:
+    """``hf://datasets/ORG/NAME@COMMIT/path/in/repo`` → HubFile, or one line saying the form."""
+    problem = hub_url_problem(url)
+    if problem is not None:
+        raise DatasetError(f"task '{task}': url {url}: {problem}")
+    repo, _, tail = url[len(SCHEME) :].partition("@")
+    revision, _, path = tail.partition("/")
     return HubFile(repo, revision, path)
 
 
@@ -71,9 +83,10 @@ def placement_hint(hub: HubFile, target: Path) -> str:
 
 
 def download_hub_file(
-    hub: HubFile, target: Path, *, expected_sha256: str | None, task: str, mirrors: str
+    hub: HubFile, target: Path, *, expected_sha256: str | None, task: str, mirrors: str, digest: Callable[[Path], str]
 ) -> None:
-    """Fetch one pinned hub file to `target`; it appears there only once its checksum is right."""
+    """Fetch one pinned hub file to `target`; it appears there only once its checksum
+    (`digest`, hyoka.data.files.sha256_file) is right."""
     hint = f"{placement_hint(hub, target)}, or set HYOKA_DATA_DIR to a mirror holding it"
     if os.environ.get("HYOKA_OFFLINE") == "1" or os.environ.get("HF_HUB_OFFLINE") == "1":
         raise DatasetError(f"task '{task}': offline and {hub.url} is not in {mirrors}; {hint}")
@@ -122,12 +135,10 @@ def download_hub_file(
         except (hub_errors.HfHubHTTPError, OSError, ValueError) as exc:
             reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             raise DatasetError(f"task '{task}': cannot download {hub.url} ({reason}); {hint}") from None
-        from hyoka.data.checksum import sha256_file
-
-        digest = sha256_file(fetched)
-        if expected_sha256 is not None and digest != expected_sha256:
+        got = digest(fetched)
+        if expected_sha256 is not None and got != expected_sha256:
             raise DatasetError(
-                f"task '{task}': {hub.url} has sha256 {digest[:12]}…, expected {expected_sha256[:12]}…; "
+                f"task '{task}': {hub.url} has sha256 {got[:12]}…, expected {expected_sha256[:12]}…; "
                 "the pinned file differs from the task's checksum: fix the task's sha256 or url"
             )
         os.replace(fetched, target)

@@ -305,7 +305,8 @@ def _build_options(options: RescoreOptions, rows: list[tuple[int, dict[str, Any]
     return options.prompt
 
 
-def rescore(registry: Registry, options: RescoreOptions) -> RescoreOutcome:
+def rescore(registry: Registry, options: RescoreOptions, context: ScoringContext | None = None) -> RescoreOutcome:
+    """`context`: run-level services for the metrics (the judge of a judged task)."""
     if options.task not in registry.tasks:
         registry.resolve([options.task])  # raises with suggestions
         raise RescoreError(f"--task {options.task}: a group; `hyoka score` takes one task (the file holds one task)")
@@ -316,7 +317,7 @@ def rescore(registry: Registry, options: RescoreOptions) -> RescoreOutcome:
     samples = task.build_samples(limit=None, options=_build_options(options, rows))
     matched, matched_by = match_rows(options.samples, rows, task, samples, options)
     # the request cache's folder: code tasks find the programs they already ran there
-    context = ScoringContext(cache_dir=cache_dir())
+    context = context or ScoringContext(cache_dir=cache_dir())
     outcome = score_task(config, _documents(options.samples, matched, samples, config, response_field), context)
     _keep_row_fields(outcome.records, matched)
     metrics_json = run_metrics_json(registry, {config.name: outcome.task_result()})

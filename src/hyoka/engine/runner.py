@@ -10,12 +10,12 @@ that it does not run again: metrics.json and summary.json hold both.
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Sequence
 
 from hyoka.core.types import GenerateResult, LoglikelihoodResult, Result
-from hyoka.store.cache import RequestCache
+from hyoka.cache import NullCache, RequestCache
 from hyoka.engine.executor import ExecutionStats, PendingRequest, execute
 from hyoka.engine.requests import TaskRequests
 from hyoka.engine.scoring import DocResults, TaskScorer, metric_labels, run_metrics_json
@@ -28,7 +28,7 @@ from hyoka.results.aggregated import write_aggregated
 from hyoka.results.run_dir import (
     METRICS_FILE,
     SUMMARY_FILE,
-    prepare_run_dir,
+    check_output_dir,
     read_json_file,
     read_task_results,
     samples_file,
@@ -82,12 +82,14 @@ def run_evaluation(
     registry: Registry, backend: Backend, cache: RequestCache, options: RunOptions, context: ScoringContext | None = None
 ) -> RunOutcome:
     started = time.time()
-    prepare_run_dir(options.output)
+    check_output_dir(options.output)
     task_names = registry.resolve(options.tasks)
     check_categories(registry, task_names)
     earlier = _earlier_results(options.output, backend, keep=lambda t: t not in task_names)
-    context = context or ScoringContext(
-        cache_dir=None if cache.path == Path("/dev/null") else cache.path.parent, unsafe_exec=options.unsafe_exec
+    # the run's own settings win over a context built elsewhere (the CLI adds the judge)
+    context = replace(
+        context or ScoringContext(cache_dir=None if isinstance(cache, NullCache) else cache.path.parent),
+        unsafe_exec=options.unsafe_exec,
     )
     plans = [plan_task(registry.tasks[name].config, backend, options) for name in task_names]
     for plan in plans:
@@ -110,7 +112,7 @@ def run_evaluation(
     if context.judge is not None:  # who judged, with which settings, at what cost (judged tasks)
         summary["judge"] = context.judge.summary()
     write_json(options.output / SUMMARY_FILE, summary)
-    write_aggregated(options.output, registry, metrics, summary)  # aggregated_results.json (docs/results.md)
+    write_aggregated(options.output, metrics, summary)  # aggregated_results.json (docs/results.md)
     return RunOutcome(options.output, metrics, totals)
 
 

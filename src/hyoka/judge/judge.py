@@ -22,7 +22,7 @@ from typing import Any, Literal, Mapping, Sequence
 
 from pydantic import Field
 
-from hyoka.store.cache import RequestCache
+from hyoka.cache import RequestCache
 from hyoka.engine.executor import ExecutionStats, PendingRequest, execute
 from hyoka.errors import HyokaError, ModelSpecError
 from hyoka.judge.parse import parse_rating, parse_verdict

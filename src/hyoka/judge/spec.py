@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
-from hyoka.store.cache import RequestCache
+from hyoka.cache import RequestCache
 from hyoka.errors import HyokaError
 from hyoka.judge.judge import Judge, JudgeConfig
 from hyoka.judge.task_scoring import TaskJudge, load_resources
@@ -92,10 +92,11 @@ def check_judge_use(judge: JudgeSpec | None, configs: Sequence[Any]) -> None:
                 load_resources(parse_spec(params), task=config.name)
 
 
-def scoring_context(judge: JudgeSpec | None, backend: Backend | None, cache: RequestCache, *, show_progress: bool) -> ScoringContext:
-    """The run's ScoringContext, with the judge (when given) for the `judge` metric."""
-    task_judge = None
-    if judge is not None and backend is not None:
-        task_judge = TaskJudge(Judge(backend, cache, judge.config), spec=judge.display, show_progress=show_progress)
+def scoring_context(
+    judge: JudgeSpec, backend: Backend, cache: RequestCache, *, show_progress: bool, unsafe_exec: bool = False
+) -> ScoringContext:
+    """The run's ScoringContext with the judge in it, for the `judge` metric (the rest as the
+    runner's own: the cache folder, whether model-written code may run)."""
+    task_judge = TaskJudge(Judge(backend, cache, judge.config), spec=judge.display, show_progress=show_progress)
     cache_dir = None if cache.path == Path("/dev/null") else cache.path.parent
-    return ScoringContext(cache_dir=cache_dir, judge=task_judge)
+    return ScoringContext(cache_dir=cache_dir, judge=task_judge, unsafe_exec=unsafe_exec)

@@ -260,6 +260,12 @@ class TaskJudge:
             "config": asdict(j.config),
             "chat_template": not j.plain_fallback,
             "execution": asdict(j.stats),
+            # the judge prompts, baselines and references the judged tasks used (checksummed)
+            "files": {
+                str(f.path): {"sha256": f.sha256, "origin": f.origin}
+                for res in self._resources.values()
+                for f in res.files.values()
+            },
         }
 
     def resources(self, spec: JudgeMetricSpec, *, task: str) -> JudgeResources:

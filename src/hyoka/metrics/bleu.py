@@ -14,7 +14,7 @@ from functools import lru_cache
 from typing import Any, Sequence
 
 from hyoka.errors import TaskConfigError
-from hyoka.metrics.base import Metric, MetricValue, register_metric
+from hyoka.metrics.base import Metric, MetricValue, SampleScore, ScoreInput, register_metric
 from hyoka.metrics.exact_match import require_references
 
 
@@ -66,13 +66,15 @@ class _SacreMetric(Metric):
         require_references(self.name, references)
         return float(self.sentence_scorer.sentence_score(prediction, list(references)).score)
 
-    def aggregate(
-        self, predictions: Sequence[str], references: Sequence[Sequence[str]], values: Sequence[float]
-    ) -> MetricValue:
-        if not predictions:
-            return MetricValue(float("nan"), None, 0)
-        corpus = self.scorer.corpus_score(list(predictions), _reference_streams(references, self.name))
-        return MetricValue(float(corpus.score), None, len(predictions))
+    def aggregate(self, items: Sequence[ScoreInput], scores: Sequence[SampleScore]) -> dict[str, MetricValue]:
+        """The corpus score over every output of every scored document (pooled, like sacrebleu)."""
+        label = self.labels()[0]
+        hypotheses = [p for item in items for p in item.predictions]
+        references = [item.references for item in items for _ in item.predictions]
+        if not hypotheses:
+            return {label: MetricValue(float("nan"), None, 0)}
+        corpus = self.scorer.corpus_score(hypotheses, _reference_streams(references, self.name))
+        return {label: MetricValue(float(corpus.score), None, len(items))}
 
 
 @register_metric("bleu")

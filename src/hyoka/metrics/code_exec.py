@@ -19,7 +19,7 @@ from typing import Any, Literal, Mapping, Sequence
 import numpy as np
 
 from hyoka.errors import DatasetError, TaskConfigError
-from hyoka.store.cache import RequestCache
+from hyoka.cache import RequestCache
 from hyoka.metrics.base import (
     Metric,
     MetricValue,
@@ -146,7 +146,7 @@ class CodeScore:
 
 def _sample_detail(result: ExecResult) -> dict[str, Any]:
     detail: dict[str, Any] = {"outcome": result.outcome}
-    for key in ("message", "line", "stderr_tail"):
+    for key in ("message", "line", "line_number", "stderr_tail"):
         value = getattr(result, key)
         if value and result.outcome != "passed":
             detail[key] = value

@@ -21,9 +21,10 @@ normaliser on both sides; Swallow leaves its already-clean golds as they are).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Callable, Sequence
 
-from hyoka.metrics.base import Metric, register_metric
+from hyoka.metrics.base import Metric, SampleScore, ScoreInput, ScoringContext, register_metric
 from hyoka.metrics.char_f1 import multiset_f1
 from hyoka.metrics.exact_match import require_references
 from hyoka.metrics.llmjp_char_f1 import token_sort_ratio
@@ -44,7 +45,17 @@ class AnswerSpanMetric(Metric):
     compare_name: str = ""
     mode: Mode = "strict"
 
+    def score_batch(self, items: Sequence[ScoreInput], context: ScoringContext) -> list[SampleScore]:
+        """Spans are read from the raw answers (`outputs`), not from what a task's extractor
+        chain left: strict and quasi read the same answer differently."""
+        raw = [
+            replace(item, predictions=[o if o is not None else p for o, p in zip(item.outputs, item.predictions)])
+            for item in items
+        ]
+        return super().score_batch(raw, context)
+
     def sample(self, prediction: str, references: Sequence[str]) -> float:
+        """`prediction` is the model's whole answer; its span is read here."""
         require_references(self.name, references)
         span = answer_span(prediction, mode=self.mode)
         golds = [quasi_normalize(r) for r in references] if self.mode == "quasi" else list(references)

@@ -50,10 +50,6 @@ class LiteLLMBackend(OpenAIBackend):
     Args = LiteLLMArgs
 
     def __init__(self, name: str, args: Mapping[str, Any] | LiteLLMArgs) -> None:
-        try:
-            import litellm
-        except ImportError:
-            raise BackendUnavailable("backend 'litellm' needs litellm: pip install 'hyoka[litellm]'") from None
         if "/" not in name:
             raise ModelSpecError(
                 f"litellm:{name}: write the model as PROVIDER/MODEL, e.g. litellm:anthropic/claude-3-5-sonnet-20241022"
@@ -65,6 +61,13 @@ class LiteLLMBackend(OpenAIBackend):
                     "name the variable with api_key_env=NAME (or let litellm read the provider's own)"
                 )
         a = validate_args(LiteLLMArgs, args, source="--model-args")
+        # litellm finds the provider's key itself unless a variable is named
+        api_key = read_api_key(a.api_key_env, required=True) if a.api_key_env else None
+        # litellm takes seconds to import: arguments and key are checked first
+        try:
+            import litellm
+        except ImportError:
+            raise BackendUnavailable("backend 'litellm' needs litellm: pip install 'hyoka[litellm]'") from None
         self._litellm = litellm
         self._litellm.suppress_debug_info = True  # no banners on stderr; hyoka reports errors itself
         # the openai: configuration with the generic preset (chat, one sample per request)
@@ -72,8 +75,7 @@ class LiteLLMBackend(OpenAIBackend):
             name, OpenAIArgs(preset="generic", **a.given()), require_base_url=False
         )
         self.config.policy.validate()
-        # litellm finds the provider's key itself unless a variable is named
-        self._api_key = read_api_key(a.api_key_env, required=True) if a.api_key_env else None
+        self._api_key = api_key
         self._limiter = AdaptiveLimiter(self.config.concurrency, self.config.policy)
         self._transport = _Transport()
         self._rng = random.Random(0)  # back-off jitter only

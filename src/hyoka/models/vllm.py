@@ -2,6 +2,7 @@
 
 MODEL is a local folder or a Hugging Face id. Settings via --model-args:
   max_model_len, tensor_parallel_size, dtype, gpu_memory_utilization, reasoning_parser,
+  pipeline_parallel_size and distributed_executor_backend (multi-node, docs/cluster.md),
   chat_template (file), startup_timeout, plus the openai backend's (api, concurrency, timeout, ...).
 The context length defaults to what the model's config.json says (max_position_embeddings and
 friends), capped by max_model_len when given. Same launcher and client as `llamacpp-server:`,
@@ -31,6 +32,9 @@ class VLLMArgs(ClientArgs):
 
     max_model_len: int | None = Field(default=None, gt=0, description="context length cap (default: the model's config.json)")
     tensor_parallel_size: int | None = Field(default=None, ge=1, description="GPUs the model is split over")
+    # multi-node: vLLM's own Ray backend spreads the model over a Ray cluster (docs/cluster.md)
+    pipeline_parallel_size: int | None = Field(default=None, ge=1, description="pipeline stages (nodes) the model is split over")
+    distributed_executor_backend: str | None = Field(default=None, description="ray (multi-node) or mp")
     dtype: str | None = Field(default=None, description="weights dtype, e.g. bfloat16 (default: vLLM's auto)")
     gpu_memory_utilization: float | None = Field(default=None, gt=0, le=1, description="share of GPU memory vLLM may take")
     reasoning_parser: str | None = Field(default=None, description="vLLM reasoning parser, e.g. deepseek_r1")
@@ -83,7 +87,8 @@ def build_argv(name: str, args: Mapping[str, Any] | VLLMArgs, max_model_len: int
     argv = [exe, "serve", name, "--host", "{host}", "--port", "{port}", "--served-model-name", SERVED_NAME, "--seed", "0"]
     if max_model_len:
         argv += ["--max-model-len", str(max_model_len)]
-    for key in ("tensor_parallel_size", "dtype", "gpu_memory_utilization", "reasoning_parser"):
+    for key in ("tensor_parallel_size", "pipeline_parallel_size", "distributed_executor_backend", "dtype",
+                "gpu_memory_utilization", "reasoning_parser"):  # fmt: skip
         if getattr(args, key) is not None:
             argv += ["--" + key.replace("_", "-"), str(getattr(args, key))]
     if args.chat_template is not None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Mapping, Protocol, Sequence
 
-from hyoka.store.cache import RequestCache
+from hyoka.cache import RequestCache
 from hyoka.engine.executor import ExecutionStats, PendingRequest, execute
 from hyoka.errors import ModelSpecError
 from hyoka.judge.answer_files import Answer, AnswerSet, Sample

@@ -44,6 +44,7 @@ def add_parser(sub: Any) -> None:
                    help="apply the answering model's chat template (default: when it has one)")  # fmt: skip
     p.add_argument("--no-cache", action="store_true", help="neither read nor write the request cache")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.add_argument("--wandb", metavar="PROJECT[/RUN_NAME]", help="log the finished run to Weights & Biases")
     p.set_defaults(func=run)
 
 
@@ -128,7 +129,7 @@ def _options(args: argparse.Namespace, model_spec: Any, judge_display: str) -> A
 
 def run(args: argparse.Namespace) -> int:
     from hyoka.data.files import cache_dir
-    from hyoka.store.cache import NullCache, RequestCache
+    from hyoka.cache import NullCache, RequestCache
     from hyoka.engine.preflight import check_output_dir
     from hyoka.judge.judge import Judge
     from hyoka.judge.spec import close_all, load_judge_backend, parse_judge_spec
@@ -146,6 +147,10 @@ def run(args: argparse.Namespace) -> int:
     model_spec = parse_model_spec(args.model, args.model_args) if args.model else None
     options, model_spec = _options(args, model_spec, judge_spec.display)
     prepared = prepare(options)  # bad options, answers or prompt files fail before any model loads
+    if args.wandb:  # a bad --wandb fails before the model loads
+        from hyoka.reporting.wandb_log import check_target
+
+        check_target(args.wandb)
     check_output_dir(options.output)
     cache = NullCache() if args.no_cache else RequestCache(cache_dir() / "requests.sqlite")
     model = judge_backend = None
@@ -162,6 +167,10 @@ def run(args: argparse.Namespace) -> int:
     print(f"answers: {a.requests} requests, {a.cache_hits} from cache, {a.model_calls} model calls, {a.errors} errors")
     print(f"judge:   {j.requests} requests, {j.cache_hits} from cache, {j.model_calls} model calls, {j.errors} errors")
     print(f"results: {outcome.run_dir}")
+    if args.wandb:
+        from hyoka.reporting.wandb_log import log_run_to_wandb
+
+        log_run_to_wandb(outcome.run_dir, args.wandb)
     # unparseable judgments are results (counted beside the scores); requests the backend
     # gave up on are not cached, so exit 1 says "rerun to fill them in"
     return 1 if a.errors or j.errors else 0

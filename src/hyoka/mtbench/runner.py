@@ -29,7 +29,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
-from hyoka.store.cache import RequestCache
+from hyoka.cache import RequestCache
 from hyoka.engine.executor import ExecutionStats
 from hyoka.errors import HyokaError
 from hyoka.judge.answer_files import AnswerSet, answer_record, load_answer_file, write_answer_file

@@ -1,6 +1,6 @@
 """Many programs at once: a bounded set of concurrent sandboxes, and the result cache.
 
-Results are stored in hyoka's one request cache (store/cache.py) under the kind
+Results are stored in hyoka's one request cache (hyoka/cache.py) under the kind
 "code_exec", keyed by the program (tests included), the sandbox settings and the
 harness, so scoring the same outputs again runs nothing. A `sandbox_error` is never
 cached: the next run tries again.
@@ -9,13 +9,14 @@ cached: the next run tries again.
 from __future__ import annotations
 
 import os
+import platform
 import queue
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
+from typing import Sequence
 
 from hyoka.core.types import sha256_text, stable_json
-from hyoka.store.cache import RequestCache
+from hyoka.cache import RequestCache
 from hyoka.errors import HyokaError
 from hyoka.sandbox import bwrap
 from hyoka.sandbox.process import harness_source, run_program
@@ -62,12 +63,18 @@ class SandboxPool:
 
     def identity(self) -> dict:
         mode = "unsafe" if self.unsafe else "bwrap"
-        return {"sandbox": mode, "settings": self.settings.identity(), "harness": sha256_text(harness_source())[:16]}
+        return {
+            "sandbox": mode,
+            "settings": self.settings.identity(),
+            "harness": sha256_text(harness_source())[:16],
+            # the programs run on this interpreter: another Python may give other verdicts
+            "python": [bwrap.host_interpreter().executable, platform.python_version()],
+        }
 
     def _key(self, program: str) -> str:
         return sha256_text(stable_json({"kind": CACHE_KIND, "sandbox": self.identity(), "program": sha256_text(program)}))
 
-    def run(self, programs: Sequence[str], progress: Callable[[int], None] | None = None) -> list[ExecResult]:
+    def run(self, programs: Sequence[str]) -> list[ExecResult]:
         """Results in the order of `programs`; cached ones are not run again."""
         if not self.unsafe:
             require_sandbox(unsafe_exec=False)
@@ -90,8 +97,6 @@ class SandboxPool:
                 if self.cache is not None and result.outcome != "sandbox_error":
                     request = {"program": sha256_text(programs[todo[key][0]])}
                     self.cache.put_records(CACHE_KIND, [(key, self.identity(), request, result.as_dict())])
-                if progress:
-                    progress(len(todo[key]))
         return [r for r in results if r is not None]
 
     def _one(self, program: str) -> ExecResult:

@@ -2,9 +2,9 @@
 
 The program goes in on stdin, stdout/stderr come back through pipes that are drained
 continuously (only a tail is kept, and the run is stopped past `max_output_bytes`), and
-the harness reports on a separate status pipe. A wall-clock timeout SIGKILLs bwrap;
-`--die-with-parent` then kills the sandbox's PID-namespace init, and the kernel kills
-every process left in the namespace, detached daemons included.
+the harness reports on a separate status pipe. On a timeout hyoka SIGKILLs the sandbox's
+PID-namespace init (bwrap reports its pid on --info-fd); the kernel then kills every
+process left in the namespace, detached daemons included, and bwrap exits.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from hyoka.sandbox.settings import ExecResult, SandboxSettings
 
 #: how long the pipes may stay open after bwrap was killed or exited
 DRAIN_GRACE_S = 2.0
+
 
 @lru_cache(maxsize=1)
 def harness_source() -> str:

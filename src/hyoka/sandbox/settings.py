@@ -34,8 +34,11 @@ class SandboxSettings:
 
     def __post_init__(self) -> None:
         for name, value in asdict(self).items():
-            if value <= 0:
-                raise ValueError(f"sandbox setting {name} must be > 0, got {value!r}")
+            # every limit but the wall clock is a whole number (rlimits, bytes)
+            kinds = (int, float) if name == "timeout_s" else (int,)
+            if isinstance(value, bool) or not isinstance(value, kinds) or value <= 0:
+                whole = "a number" if name == "timeout_s" else "a whole number"
+                raise ValueError(f"sandbox setting {name} must be {whole} > 0, got {value!r}")
 
     def identity(self) -> dict[str, Any]:
         return asdict(self)

@@ -113,6 +113,8 @@ class TaskConfig(StrictModel):
     #: tasks only run when named explicitly (licences such as CC BY-NC-ND)
     opt_in: bool = False
     num_docs: int | None = Field(default=None, description="size of the eval split, for `hyoka tasks`")
+    #: runtime estimate for cluster walltimes until a run of the task is recorded (docs/cluster.md)
+    seconds_per_doc: float | None = Field(default=None, gt=0)
     #: the task file's folder (set by the registry): `path:` data files are relative to it
     _source_dir: Path | None = PrivateAttr(default=None)
 

@@ -39,8 +39,12 @@ class SuitePlan:
     applied: dict[str, Any] = field(default_factory=dict)
 
     def summary(self) -> dict[str, Any]:
+        """What the run records (summary.json settings.suite), and all aggregated_results.json
+        needs to form the suite's scores."""
+        scores = self.config.scores or {}
         return {
             "name": self.name,
+            "scores": {k: v.model_dump() for k, v in scores.items()},
             "applied_settings": self.applied,
             "skipped": self.skipped,
             "unavailable": self.unavailable,
@@ -58,8 +62,8 @@ def find_suite(registry: Registry, names: list[str]) -> GroupConfig | None:
     return config
 
 
-def plan_suite(registry: Registry, suite: GroupConfig) -> SuitePlan:
-    """Which members run, and why the others do not (data checked before any model loads)."""
+def plan_suite(registry: Registry, suite: GroupConfig, *, unsafe_exec: bool = False) -> SuitePlan:
+    """Which members run, and why the others do not (data and metrics checked before any model loads)."""
     from hyoka.data.files import resolve_file
 
     for display, score in (suite.scores or {}).items():
@@ -83,10 +87,28 @@ def plan_suite(registry: Registry, suite: GroupConfig) -> SuitePlan:
         except DatasetError as exc:
             plan.skipped[task] = str(exc).removeprefix(f"task '{task}': ")
             continue
+        problem = _metric_problem(config, unsafe_exec=unsafe_exec)
+        if problem is not None:
+            plan.skipped[task] = problem
+            continue
         plan.tasks.append(task)
     if not plan.tasks:
         raise HyokaError(f"--suite {suite.group}: no task has its data here; " + _skipped_text(plan))
     return plan
+
+
+def _metric_problem(config: Any, *, unsafe_exec: bool) -> str | None:
+    """Why one of the task's metrics cannot score in this run (code without a sandbox, a
+    missing library), or None: the metric's own check, as the runner would call it."""
+    from hyoka.metrics.base import ScoringContext, get_metric
+
+    for spec in config.metrics:
+        params = {k: v for k, v in spec.params().items() if k not in ("label", "choice_score")}
+        try:
+            get_metric(spec.name, **params).check(ScoringContext(unsafe_exec=unsafe_exec))
+        except HyokaError as exc:
+            return str(exc)
+    return None
 
 
 def _skipped_text(plan: SuitePlan) -> str:

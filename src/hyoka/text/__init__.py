@@ -1,5 +1,7 @@
-"""Text: answer extraction (an extractor registry), normalisation, reasoning spans."""
+"""Answer text: normalisation, extractors.
 
-# Swallow-style answer spans register their extractors in hyoka.text.extract's registry;
-# importing them here (not from extract.py) keeps the two modules free of a cycle
+Importing the package registers every built-in extractor, including the Swallow-style
+answer spans, which live in their own module on top of hyoka.text.extract.
+"""
+
 from hyoka.text import answer_span as _answer_span  # noqa: F401  (registration)

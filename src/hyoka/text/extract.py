@@ -477,4 +477,3 @@ def build_extractor(specs: Sequence[Mapping[str, Any]]) -> Extractor:
         return text
 
     return pipeline
-

@@ -125,5 +125,5 @@ def wmt_docs(docs: list[Doc]) -> list[Doc]:
         if not isinstance(pair, dict) or not {"en", "ja"} <= set(pair):
             raise DatasetError(f"WMT20: translation must have 'en' and 'ja', got {pair!r:.80}")
         first = {k: (v[0] if isinstance(v, list) else v) for k, v in pair.items()}
-        out.append({**doc, "en": first["en"], "ja": first["ja"].rstrip() if "ja" in first else "", "en_ref": first["en"].rstrip()})
+        out.append({**doc, "en": first["en"], "ja": first["ja"]})
     return out
