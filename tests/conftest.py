@@ -13,6 +13,9 @@ from pathlib import Path
 
 import pytest
 
+#: session fixtures kept in their own modules (one definition, so made once per session)
+pytest_plugins = ["reporting_runs"]
+
 REPO = Path(__file__).resolve().parent.parent
 SHARED_DATA = Path(os.environ.get("HYOKA_TEST_DATA", REPO.parent / "shared" / "data"))
 IN_CI = os.environ.get("CI", "").lower() == "true"

@@ -16,10 +16,10 @@ from conftest import hyoka_cmd
 LIMIT = 200
 
 
-def run_jcqa(spec: str, out: Path, cache: Path) -> list[dict]:
+def run_jcqa(spec: str, out: Path, cache: Path, *extra: str) -> list[dict]:
     env = {**os.environ, "HYOKA_CACHE_DIR": str(cache)}
     result = subprocess.run(
-        hyoka_cmd("run", spec, "--tasks", "jcommonsenseqa", "--limit", str(LIMIT), "--output", str(out), "--quiet"),
+        hyoka_cmd("run", spec, "--tasks", "jcommonsenseqa", "--limit", str(LIMIT), "--output", str(out), "--quiet", *extra),
         env=env, capture_output=True, text=True, timeout=1800,
     )
     assert result.returncode == 0, result.stderr[-3000:]
@@ -31,7 +31,8 @@ def test_hf_and_llamacpp_agree_on_jcommonsenseqa(
     tmp_path: Path, gemma_gguf: Path, gemma_hf_folder: Path, shared_data: Path
 ) -> None:
     llama = run_jcqa(f"llamacpp:{gemma_gguf}", tmp_path / "llama", tmp_path / "cache")
-    hf = run_jcqa(f"hf:{gemma_hf_folder}", tmp_path / "hf", tmp_path / "cache")
+    # batch_size=auto (lm-eval users' habit): the largest batch that fits, same scores
+    hf = run_jcqa(f"hf:{gemma_hf_folder}", tmp_path / "hf", tmp_path / "cache", "--model-args", "batch_size=auto")
     assert len(llama) == len(hf) == LIMIT
     assert [r["prompt"] for r in llama] == [r["prompt"] for r in hf]
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from hyoka.cluster.collect import merge_shard
 from hyoka.cluster.commands import finished_requests
 from hyoka.core.types import LoglikelihoodRequest, LoglikelihoodResult
-from hyoka.engine.cache import CacheRow, RequestCache, request_key
+from hyoka.cache import CacheRow, RequestCache, request_key
 
 MODEL = {"backend": "llamacpp", "name": "m.gguf", "weights_hash": "ab", "template_hash": "none", "settings": {}}
 

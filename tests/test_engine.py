@@ -11,7 +11,7 @@ import pytest
 
 from conftest import mock_backend
 from hyoka.core.types import GenerateResult, LoglikelihoodResult, result_from_json, result_to_json
-from hyoka.engine.cache import RequestCache, request_key
+from hyoka.cache import RequestCache, request_key
 from hyoka.engine.executor import PendingRequest, execute
 from hyoka.errors import GenerationParamsError, HyokaError
 from hyoka.metrics.base import MetricValue

@@ -118,3 +118,20 @@ def test_verdict_precedence_is_fastchats() -> None:
 def test_verdict_failures(reply: str, reason: str) -> None:
     parsed = parse_verdict(reply)
     assert parsed.winner is None and parsed.failure == reason
+
+
+@pytest.mark.parametrize(
+    ("reply", "winner", "failure"),
+    [
+        # rakuda's jrank prompt: the verdict is the last digit (1: A, 2: B, 3: tie)
+        ("アシスタント1の回答は正確で、2の回答は誤りを含みます。\n1", "A", None),
+        ("どちらも良いが、アシスタント2の方が詳しい。\n\n２", "B", None),  # full-width (NFKC)
+        ("甲乙つけがたい。\n3", "tie", None),
+        ("1番目の回答は2019年の統計に基づく。", None, "out_of_range"),  # last digit 9
+        ("どちらとも言えません。", None, "no_verdict"),
+        ("", None, "empty_reply"),
+    ],
+)
+def test_last_digit_verdicts(reply: str, winner: str | None, failure: str | None) -> None:
+    parsed = parse_verdict(reply, output_format="last")
+    assert (parsed.winner, parsed.failure) == (winner, failure)

@@ -16,12 +16,14 @@ import pytest
 from conftest import mock_backend, require
 
 from hyoka.cli import main
-from hyoka.engine.cache import RequestCache
+from hyoka.cache import RequestCache
 from hyoka.errors import HyokaError
-from hyoka.judge.byo import load_answer_file
-from hyoka.judge.judge import Judge, JudgeConfig, JudgeItem
-from hyoka.judge.mtbench import MTBenchOptions, game_outcome, japanese_ratio, run_mtbench
-from hyoka.judge.prompts import load_prompt_file, load_prompt_set
+from hyoka.judge.answer_files import load_answer_file
+from hyoka.judge.judge import Judge, JudgeConfig, JudgeItem, game_outcome
+from hyoka.judge.prompts import load_prompt_file
+from hyoka.mtbench.data import japanese_ratio
+from hyoka.mtbench.prompt_sets import load_prompt_set
+from hyoka.mtbench.runner import MTBenchOptions, run_mtbench
 
 JA = "japanese_mt_bench"
 STABLELM = f"{JA}/model_answer/japanese-stablelm-instruct-alpha-7b.jsonl"
@@ -296,8 +298,8 @@ def test_byo_saved_answers_judged_by_gemma(data: Path, gemma_gguf: Path, tmp_pat
 
 
 def test_unjudgeable_answers_name_their_reason() -> None:
-    from hyoka.judge.byo import Sample
-    from hyoka.judge.items import _answer_problem
+    from hyoka.judge.answer_files import Sample
+    from hyoka.mtbench.items import _answer_problem
 
     assert _answer_problem(None, 1) == "missing_answer"
     assert _answer_problem(Sample(turns=["a"]), 2) == "missing_answer"

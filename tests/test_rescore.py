@@ -15,7 +15,7 @@ import pytest
 
 from conftest import SHARED_DATA, mock_backend, require
 from hyoka.cli import main
-from hyoka.engine.cache import NullCache
+from hyoka.cache import NullCache
 from hyoka.engine.rescore import RescoreError, RescoreOptions, rescore
 from hyoka.engine.runner import RunOptions, run_evaluation
 from hyoka.tasks.registry import Registry, load_registry

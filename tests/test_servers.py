@@ -166,8 +166,10 @@ def test_unknown_backend_args_are_one_line(tmp_path: Path) -> None:
 
     gguf = tmp_path / "m.gguf"
     gguf.write_bytes(b"x")
-    with pytest.raises(HyokaError, match="unsupported --model-args"):
+    with pytest.raises(HyokaError, match="--model-args bogus: unknown argument; known: .*n_ctx"):
         load_backend(parse_model_spec(f"llamacpp-server:{gguf}", "bogus=1"))
+    with pytest.raises(HyokaError, match="--model-args base_url: unknown argument"):  # the backend sets it
+        parse_model_spec(f"llamacpp-server:{gguf}", "base_url=http://x/v1")
 
 
 # -- vLLM: the launcher's pieces on CPU, the real server only with CUDA -------------------------

@@ -35,6 +35,9 @@ def test_every_documented_extractor_is_registered() -> None:
         "normalize",
         "strip",
         "yes_no",
+        "code_block",
+        "delete",
+        "answer_span",
     }
 
 

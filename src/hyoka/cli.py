@@ -10,8 +10,11 @@ from typing import Any, Sequence
 
 
 from hyoka.commands import backends
+from hyoka.commands import blend, compare, leaderboard, report, run_config  # finished runs → decisions (hyoka.reporting)
 from hyoka.cluster import commands as cluster_commands
 from hyoka.errors import HyokaError
+from hyoka.judge.spec import add_judge_arguments
+from hyoka.mtbench import command as mtbench_command
 
 #: generation settings `hyoka run --gen` uses (n: samples per prompt)
 RUN_GEN_KEYS = ("max_tokens", "temperature", "top_p", "seed", "stop", "n")
@@ -25,16 +28,19 @@ def _default_output(spec: str) -> Path:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from hyoka.data.files import cache_dir
-    from hyoka.engine.cache import NullCache, RequestCache
+    from hyoka.cache import NullCache, RequestCache
     from hyoka.engine.preflight import preflight_run
     from hyoka.engine.runner import RunOptions, run_evaluation
+    from hyoka.judge import spec as judging
     from hyoka.models.args import parse_gen
-    from hyoka.models.registry import ModelSpec, check_model_args, load_backend, parse_model_spec
+    from hyoka.models.registry import ModelSpec, load_backend, parse_model_spec
     from hyoka.models.settings import load_settings, resolve_settings, results_path
     from hyoka.results.table import results_table
     from hyoka.tasks.registry import load_registry
     from hyoka.tasks.task import PromptOptions
 
+    args = run_config.apply_run_config(args)  # --config FILE: flags given override it
+    _check_wandb(args.wandb)  # a bad --wandb fails before the model loads
     spec = parse_model_spec(args.model, args.model_args)
     # --- model settings (--settings FILE): CLI > settings file > task defaults ---
     model_settings = load_settings(Path(args.settings)) if args.settings else None
@@ -42,7 +48,6 @@ def cmd_run(args: argparse.Namespace) -> int:
         model_settings, backend=spec.backend, cli_gen=parse_gen(args.gen, allowed=RUN_GEN_KEYS),
         cli_system_prompt=args.system_prompt, cli_model_args=spec.args,
     )
-    check_model_args(spec.backend, resolved.model_args, source="--model-args (with --settings)")
     spec = ModelSpec(spec.backend, spec.name, resolved.model_args)
     default_output = (
         results_path(spec.backend, spec.name, spec.args, resolved.name) if model_settings else _default_output(args.model)
@@ -52,33 +57,56 @@ def cmd_run(args: argparse.Namespace) -> int:
     task_names = [t.strip() for t in args.tasks.split(",") if t.strip()]
     if not task_names:
         raise HyokaError("--tasks: give at least one task or group (see `hyoka tasks`)")
+    # --- suites (hyoka.tasks.suite): suite settings under the user's, members without data skipped
+    from hyoka.tasks import suite as suites
+
+    suite_config = suites.find_suite(registry, task_names)
+    plan = suites.plan_suite(registry, suite_config, unsafe_exec=args.unsafe_exec) if suite_config is not None else None
+    use_chat = bool(args.chat)
+    if plan is not None:
+        resolved.gen_overrides, resolved.system_prompt, use_chat = suites.apply_settings(
+            plan, gen=resolved.gen_overrides, system_prompt=resolved.system_prompt, chat=use_chat
+        )
+        task_names = plan.tasks
+        suites.report_plan(plan)  # the members skipped, and why, before anything runs
+    # --- end suites ---
     options = RunOptions(
         tasks=task_names,
         output=Path(args.output) if args.output else default_output,
         limit=args.limit,
         prompt=PromptOptions(num_fewshot=args.num_fewshot, system_prompt=resolved.system_prompt, fewshot_style=args.fewshot_style),
-        use_chat_template=args.chat,
+        use_chat_template=use_chat,
         gen_overrides=resolved.gen_overrides,
         repeats=args.repeats,
         show_progress=not args.quiet,
         model_spec=spec.display,
         settings=resolved.summary(),
+        unsafe_exec=args.unsafe_exec,
     )
     # every task, its prompts and the output folder are checked before the model loads
     preflight_run(
         registry, task_names, limit=options.limit, prompt=options.prompt,
         gen_overrides=options.gen_overrides, output=options.output,
     )
+    judge = judging.parse_judge_spec(args.judge, args.judge_args) if args.judge else None  # judged tasks (docs/judge.md)
+    judging.check_judge_use(judge, [registry.tasks[t].config for t in registry.resolve(task_names)])
     cache = NullCache() if args.no_cache else RequestCache(cache_dir() / "requests.sqlite")
+    backend = judge_backend = None
     try:
         backend = load_backend(spec, log_dir=options.output)  # managed servers log into the run folder
-    except BaseException:
-        cache.close()
-        raise
-    try:
-        outcome = run_evaluation(registry, backend, cache, options)
+        if plan is not None:  # a suite's chat setting degrades, with a note, for a model without a template
+            if options.use_chat_template and not args.chat:
+                options.use_chat_template = suites.chat_usable(plan, backend)
+            options.settings = {**(options.settings or {}), "suite": plan.summary()}
+        context = None  # the runner's own, unless a judge joins it
+        if judge is not None:
+            judge_backend = judging.load_judge_backend(judge, spec, backend, log_dir=options.output)
+            context = judging.scoring_context(
+                judge, judge_backend, cache, show_progress=not args.quiet, unsafe_exec=options.unsafe_exec
+            )
+        outcome = run_evaluation(registry, backend, cache, options, context)
     finally:
-        backend.close()
+        judging.close_all(backend, judge_backend)
         cache.close()
     print(results_table(outcome.metrics))
     s = outcome.stats
@@ -86,21 +114,27 @@ def cmd_run(args: argparse.Namespace) -> int:
         f"\n{s.requests} requests: {s.cache_hits} from cache, {s.model_calls} model calls, {s.errors} errors "
         f"in {s.seconds:.1f}s"
     )
+    judged = context.judge.judge.stats if context is not None and context.judge is not None else None
+    if judged is not None:
+        print(f"judge: {judged.requests} requests, {judged.cache_hits} from cache, {judged.model_calls} model calls, {judged.errors} errors")
     print(f"results: {outcome.run_dir}")
-    return 1 if s.errors else 0
+    run_config.save_run_config(outcome.run_dir, args)  # run_config.yaml: rerun with --config
+    _log_to_wandb(outcome.run_dir, args.wandb)  # --wandb PROJECT[/RUN_NAME] (hyoka.reporting.wandb_log)
+    # a judge request the backend gave up on is not cached: exit 1 says "rerun to fill it in"
+    return 1 if s.errors or (judged is not None and judged.errors) else 0
 
 
 def cmd_tasks(args: argparse.Namespace) -> int:
-    from hyoka.results.table import format_rows
+    from hyoka.results.table import format_table
     from hyoka.tasks.registry import load_registry
 
     registry = load_registry([Path(p) for p in args.include_path])
-    rows = [("name", "lang", "formulation", "docs", "groups")]
+    rows = []
     for name, spec in sorted(registry.tasks.items()):
         c = spec.config
         groups = ",".join(c.groups) + (" (opt-in)" if c.opt_in else "")
         rows.append((name, c.language, c.formulation, str(c.num_docs or "?"), groups))
-    print(format_rows(rows))
+    print(format_table(("name", "lang", "formulation", "docs", "groups"), rows, rule=False))
     if registry.groups:
         print("\ngroups: " + ", ".join(sorted(registry.groups)))
     return 0
@@ -126,127 +160,12 @@ def cmd_show(args: argparse.Namespace) -> int:
     return 0
 
 
-# --- hyoka mtbench (LLM-as-a-judge; docs/judge.md) ------------------------------------ begin
-def _merge_args(items: Sequence[str]) -> dict[str, str]:
-    from hyoka.models.args import parse_kv
-
-    return parse_kv(items, flag="--judge-args")
-
-
-def _csv(text: str | None) -> list[str]:
-    return [part.strip() for part in (text or "").split(",") if part.strip()]
-
-
-def cmd_mtbench(args: argparse.Namespace) -> int:
-    from hyoka.data.files import cache_dir
-    from hyoka.engine.cache import NullCache, RequestCache
-    from hyoka.judge.judge import Judge, JudgeConfig
-    from hyoka.judge.mtbench import DEFAULT_MAX_TOKENS, TEMPERATURE_PRESETS, MTBenchOptions, prepare, results_table, run_mtbench
-    from hyoka.models.args import parse_gen
-    from hyoka.models.registry import load_backend, parse_model_spec
-
-    if args.model and args.answers:
-        raise HyokaError("give MODEL (answers are generated) or --answers FILE.jsonl (answers are brought), not both")
-    if not args.model and not args.answers:
-        raise HyokaError("give MODEL to answer the questions, or --answers FILE.jsonl with saved FastChat-format answers")
-    judge_args = _merge_args(args.judge_args)
-    judge_config = JudgeConfig.from_args(judge_args)
-    backend_args = ",".join(f"{k}={v}" for k, v in judge_args.items() if k not in JudgeConfig.keys())
-    judge_spec = parse_model_spec(args.judge, backend_args, source="--judge-args")
-    model_spec = parse_model_spec(args.model, args.model_args) if args.model else None
-    gen = parse_gen(args.gen, allowed=("max_tokens", "top_p", "seed", "temperature"))
-    temperatures = dict(TEMPERATURE_PRESETS[args.temperatures])
-    if "temperature" in gen:  # one temperature for every category
-        temperatures = {c: float(gen["temperature"]) for c in temperatures}
-    try:
-        turns = tuple(int(t) for t in _csv(args.turns))
-    except ValueError:
-        raise HyokaError(f"--turns {args.turns}: write 1, 2 or 1,2") from None
-    slug = Path(args.model.partition(":")[2]).name.removesuffix(".gguf") if args.model else Path(args.answers).stem
-    options = MTBenchOptions(
-        output=Path(args.output) if args.output else Path("results") / "mtbench" / f"{slug}-{args.lang}",
-        lang=args.lang,
-        judge_prompts=args.judge_prompts,
-        reference=args.reference,
-        limit=args.limit,
-        categories=tuple(_csv(args.categories)),
-        turns=turns,
-        num_samples=args.num_samples,
-        judge_repeats=args.judge_repeats,
-        answers_file=Path(args.answers) if args.answers else None,
-        baseline_file=Path(args.baseline) if args.baseline else None,
-        temperatures=temperatures,
-        temperature_preset=args.temperatures,
-        max_tokens=int(gen.get("max_tokens", DEFAULT_MAX_TOKENS)),
-        top_p=float(gen.get("top_p", 1.0)),
-        seed=int(gen.get("seed", 0)),
-        use_chat_template=args.chat,
-        show_progress=not args.quiet,
-        model_spec=model_spec.display if model_spec else "",
-        judge_spec=judge_spec.display,
-    )
-    prepared = prepare(options)  # bad options, answers or prompt files fail before any model loads
-    from hyoka.engine.preflight import check_output_dir
-
-    check_output_dir(options.output)
-    cache = NullCache() if args.no_cache else RequestCache(cache_dir() / "requests.sqlite")
-    model = load_backend(model_spec, log_dir=options.output) if model_spec else None
-    same = model_spec is not None and (model_spec.backend, model_spec.name, model_spec.args) == (
-        judge_spec.backend, judge_spec.name, judge_spec.args
-    )
-    judge_backend = model if same and model is not None else None
-    try:
-        judge_backend = judge_backend or load_backend(judge_spec, log_dir=options.output)
-        outcome = run_mtbench(model, Judge(judge_backend, cache, judge_config), cache, options, prepared=prepared)
-    finally:
-        for backend in {id(b): b for b in (model, judge_backend) if b is not None}.values():
-            backend.close()
-        cache.close()
-    print(results_table(outcome.metrics))
-    a, j = outcome.answer_stats, outcome.judge_stats
-    print(f"answers: {a.requests} requests, {a.cache_hits} from cache, {a.model_calls} model calls, {a.errors} errors")
-    print(f"judge:   {j.requests} requests, {j.cache_hits} from cache, {j.model_calls} model calls, {j.errors} errors")
-    print(f"results: {outcome.run_dir}")
-    # unparseable judgments are results (counted beside the scores); requests the backend
-    # gave up on are not cached, so exit 1 says "rerun to fill them in"
-    return 1 if a.errors or j.errors else 0
-
-
-def _add_mtbench_parser(sub: Any) -> None:
-    p = sub.add_parser("mtbench", help="MT-Bench (ja/en) judged by an LLM; see docs/judge.md")
-    p.add_argument("model", nargs="?", help="BACKEND:NAME that answers (omit with --answers)")
-    p.add_argument("--judge", required=True, help="judge model, BACKEND:NAME")
-    p.add_argument("--lang", choices=["ja", "en"], default="ja", help="Japanese (default) or English MT-Bench")
-    p.add_argument("--judge-prompts", help="ja (Stability), en (FastChat), en-ja (Swallow) or a prompt .jsonl; default: the bench's own")
-    p.add_argument("--reference", help="reference answers by name (default: the prompt variant's own)")
-    p.add_argument("--limit", type=int, help="first N questions (after --categories)")
-    p.add_argument("--categories", help="comma-separated categories, e.g. writing,math")
-    p.add_argument("--turns", default="1,2", help="turns to judge: 1, 2 or 1,2 (default)")
-    p.add_argument("--num-samples", type=int, default=1, help="answers per question (each its own conversation)")
-    p.add_argument("--judge-repeats", type=int, default=1, help="judge each answer R times; the median counts")
-    p.add_argument("--answers", help="bring-your-own answers (FastChat model_answer JSONL); no generation")
-    p.add_argument("--baseline", help="baseline answers (FastChat JSONL): pairwise judging, both orders")
-    p.add_argument("--output", help="run directory (default results/mtbench/MODEL-LANG)")
-    p.add_argument("--judge-args", action="append", default=[], metavar="K=V[,K=V]",
-                   help="judge settings (max_tokens, temperature, seed, retries, retry_temperature, structured, chat) "
-                        "and judge backend settings, repeatable")  # fmt: skip
-    p.add_argument("--model-args", help="answering model's backend settings k=v,k=v")
-    p.add_argument("--gen", action="append", default=[], metavar="KEY=VALUE",
-                   help="answer generation: max_tokens (default 1024), top_p, seed, temperature (all categories)")  # fmt: skip
-    p.add_argument("--temperatures", choices=["fastchat", "stability"], default="fastchat", help="per-category temperature table")
-    p.add_argument("--chat", action=argparse.BooleanOptionalAction, default=None,
-                   help="apply the answering model's chat template (default: when it has one)")  # fmt: skip
-    p.add_argument("--no-cache", action="store_true", help="neither read nor write the request cache")
-    p.add_argument("--quiet", action="store_true", help="no progress bars")
-    p.set_defaults(func=cmd_mtbench)
-
-
-# --- hyoka mtbench ----------------------------------------------------------------------- end
-
-
 # --- hyoka score (re-score saved outputs; hyoka.engine.rescore) ------------------------- begin
 def cmd_score(args: argparse.Namespace) -> int:
+    from hyoka.data.files import cache_dir
+    from hyoka.cache import NullCache, RequestCache
     from hyoka.engine.rescore import RescoreOptions, rescore
+    from hyoka.judge import spec as judging
     from hyoka.results.table import results_table
     from hyoka.tasks.registry import load_registry
     from hyoka.tasks.task import PromptOptions
@@ -261,12 +180,26 @@ def cmd_score(args: argparse.Namespace) -> int:
         prompt_field=args.prompt_field,
         prompt=PromptOptions(num_fewshot=args.num_fewshot, fewshot_style=args.fewshot_style),
     )
-    outcome = rescore(registry, options)
+    judge = judging.parse_judge_spec(args.judge, args.judge_args) if args.judge else None  # re-judge (docs/judge.md)
+    judging.check_judge_use(judge, [registry.tasks[args.task].config] if args.task in registry.tasks else [])
+    cache = NullCache() if judge is None else RequestCache(cache_dir() / "requests.sqlite")
+    judge_backend = context = None
+    try:
+        if judge is not None:
+            judge_backend = judging.load_judge_backend(judge, None, None, log_dir=options.output)
+            context = judging.scoring_context(judge, judge_backend, cache, show_progress=True)
+        outcome = rescore(registry, options, context)
+    finally:
+        judging.close_all(judge_backend)
+        cache.close()
     print(results_table(outcome.metrics))
     print(f"\n{len(outcome.records)} outputs matched by {outcome.matched_by}, read from '{outcome.response_field}'")
+    judged = context.judge.judge.stats if context is not None and context.judge is not None else None
+    if judged is not None:
+        print(f"judge: {judged.requests} requests, {judged.cache_hits} from cache, {judged.model_calls} model calls, {judged.errors} errors")
     if options.output is not None:
         print(f"results: {options.output}")
-    return 0
+    return 1 if judged is not None and judged.errors else 0
 
 
 def _add_score_parser(sub: Any) -> None:
@@ -280,10 +213,25 @@ def _add_score_parser(sub: Any) -> None:
     score.add_argument("--fewshot-style", choices=["inline", "turns"], help="few-shot style of the prompts")
     score.add_argument("--output", help="folder for the re-scored samples and metrics.json")
     score.add_argument("--include-path", action="append", default=[], help="folder of extra task YAML files")
+    add_judge_arguments(score, required=False)  # judged tasks are judged again (docs/judge.md)
     score.set_defaults(func=cmd_score)
 
 
 # --- hyoka score --------------------------------------------------------------------------- end
+
+
+def _check_wandb(target: str | None) -> None:
+    if target:
+        from hyoka.reporting.wandb_log import check_target
+
+        check_target(target)
+
+
+def _log_to_wandb(run_dir: Path, target: str | None) -> None:
+    if target:
+        from hyoka.reporting.wandb_log import log_run_to_wandb
+
+        log_run_to_wandb(run_dir, target)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -292,8 +240,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="evaluate a model on tasks")
-    run.add_argument("model", help="BACKEND:NAME, e.g. llamacpp:/path/model.gguf or hf:/path/or/hub-id")
-    targets = run.add_mutually_exclusive_group(required=True)
+    run.add_argument("model", nargs="?", help="BACKEND:NAME, e.g. llamacpp:/path/model.gguf or hf:/path/or/hub-id")
+    targets = run.add_mutually_exclusive_group()  # --tasks/--suite, or tasks: in --config
     targets.add_argument("--tasks", help="comma-separated tasks or groups")
     # a suite is a group (jaster: category scores and AVG); --suite is the name people look for
     targets.add_argument("--suite", dest="tasks", help="a suite such as jaster (same as --tasks SUITE)")
@@ -310,7 +258,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--no-cache", action="store_true", help="neither read nor write the request cache")
     run.add_argument("--settings", metavar="FILE", help="model settings YAML (system message, generation, max_n, reasoning)")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
-    run.set_defaults(func=cmd_run)
+    add_judge_arguments(run, required=False)  # --judge, --judge-args: judged tasks (docs/judge.md)
+    run.add_argument("--unsafe-exec", action="store_true", help="run model-written code without bubblewrap where it cannot run (docs/sandbox.md); recorded in the summary")
+    run.add_argument("--wandb", metavar="PROJECT[/RUN_NAME]", help="log the finished run to Weights & Biases")
+    run.add_argument("--config", metavar="FILE", help="run.yaml with any of these options; flags given here override it")
+    run.set_defaults(func=cmd_run, config_parser=run)
 
     tasks = sub.add_parser("tasks", help="list tasks and groups")
     tasks.add_argument("--include-path", action="append", default=[])
@@ -326,8 +278,12 @@ def build_parser() -> argparse.ArgumentParser:
     show.set_defaults(func=cmd_show)
 
     backends.add_parser(sub)  # hyoka backends
-    _add_mtbench_parser(sub)  # hyoka mtbench
+    mtbench_command.add_parser(sub)  # hyoka mtbench
     _add_score_parser(sub)  # hyoka score
+    compare.add_parser(sub)  # hyoka compare RUN_A RUN_B
+    leaderboard.add_parser(sub)  # hyoka leaderboard RUN_DIR...
+    blend.add_parser(sub)  # hyoka blend --output DIR RUN:TASKS...
+    report.add_parser(sub)  # hyoka report RUN_DIR... -o report.html
     cluster_commands.add_parser(sub)  # hyoka submit / status / collect (docs/cluster.md)
     return parser
 

@@ -131,7 +131,7 @@ def _job_entry(job: JobPlan, summary: dict[str, Any]) -> dict[str, Any]:
 
 def merge_shard(target: Path, shard: Path) -> int:
     """Copy a job's cache rows into `target` (rows already there are kept); returns rows added."""
-    from hyoka.engine.cache import RequestCache
+    from hyoka.cache import RequestCache
 
     RequestCache(target).close()  # creates the file and table as every run does
     with sqlite3.connect(str(target), timeout=60) as db:

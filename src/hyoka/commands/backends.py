@@ -18,7 +18,7 @@ def run(args: argparse.Namespace) -> int:
     from hyoka.errors import ModelSpecError
     from hyoka.models.args import GenerationOverrides, describe_fields
     from hyoka.models.registry import BACKENDS, args_model, backend_class
-    from hyoka.results.table import format_rows
+    from hyoka.results.table import format_table
 
     names = [args.backend] if args.backend else list(BACKENDS)
     for name in names:
@@ -28,12 +28,12 @@ def run(args: argparse.Namespace) -> int:
         doc = (backend_class(name).__module__ and _first_line(name)) or ""
         print(f"{name}:  {doc}")
         model = args_model(name)
-        rows = [("  argument", "type", "default", "meaning")]
-        rows += [(f"  {n}", t, d, m) for n, t, d, m in describe_fields(model)] if model else [("  (none)", "", "", "")]
-        print(format_rows(rows))
+        rows = [(f"  {n}", t, d, m) for n, t, d, m in describe_fields(model)] if model else [("  (none)", "", "", "")]
+        print(format_table(("  argument", "type", "default", "meaning"), rows, rule=False))
         print()
     print("--gen (generation settings, every backend):")
-    print(format_rows([("  key", "type", "default", "meaning")] + [(f"  {n}", t, "task's", m) for n, t, _, m in describe_fields(GenerationOverrides)]))
+    rows = [(f"  {n}", t, "task's", m) for n, t, _, m in describe_fields(GenerationOverrides)]
+    print(format_table(("  key", "type", "default", "meaning"), rows, rule=False))
     return 0
 
 

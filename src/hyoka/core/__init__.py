@@ -14,6 +14,7 @@ from hyoka.core.types import (
     Result,
     result_from_json,
     result_to_json,
+    sha256_file,
     sha256_text,
     stable_json,
 )
@@ -31,6 +32,7 @@ __all__ = [
     "Result",
     "result_from_json",
     "result_to_json",
+    "sha256_file",
     "sha256_text",
     "stable_json",
 ]

@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Literal, Union
 
@@ -210,6 +211,15 @@ class ModelIdentity:
 
 def sha256_text(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def sha256_file(path: "os.PathLike[str] | str") -> str:
+    """A file's sha256, read in 1 MiB chunks (dataset files, model weights)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
 
 
 def stable_json(obj: Any) -> str:

@@ -10,7 +10,6 @@ Every file with a sha256 is verified wherever it came from.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import tempfile
@@ -21,6 +20,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from hyoka.core.types import sha256_file  # noqa: F401  (re-exported: callers read it from here)
 from hyoka.errors import DatasetError
 
 
@@ -48,6 +48,18 @@ class DataFile(BaseModel):
     def _hex(cls, v: str | None) -> str | None:
         if v is not None and (len(v) != 64 or any(c not in "0123456789abcdef" for c in v)):
             raise ValueError("sha256 must be 64 lowercase hex characters")
+        return v
+
+    @field_validator("url")
+    @classmethod
+    def _hub_form(cls, v: str | None) -> str | None:
+        # a hub file must name its commit: checked here so `hyoka validate` points at the line
+        if v is not None and v.startswith("hf://"):
+            from hyoka.data.hub import hub_url_problem
+
+            problem = hub_url_problem(v)
+            if problem is not None:
+                raise ValueError(problem)
         return v
 
     @field_validator("mirror_path")
@@ -110,14 +122,6 @@ class ResolvedFile:
     origin: str  # "mirror:<dir>", "download:<url>" or "package"
 
 
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def resolve_file(spec: DataFile, *, task: str, base_dir: Path | None = None) -> ResolvedFile:
     """Find the file. `base_dir`: the task file's folder (for `path:`)."""
     if spec.path is not None:
@@ -139,6 +143,14 @@ def resolve_file(spec: DataFile, *, task: str, base_dir: Path | None = None) -> 
             "set HYOKA_DATA_DIR to a folder that holds it"
         )
     target = cache_dir() / "data" / spec.mirror_path
+    if spec.url.startswith("hf://"):  # a file of a hub dataset at a pinned commit (hyoka.data.hub)
+        from hyoka.data import hub
+
+        hub.download_hub_file(
+            hub.parse_hub_url(spec.url, task=task), target, expected_sha256=spec.sha256, task=task,
+            mirrors=_dirs_text(), digest=sha256_file,
+        )
+        return ResolvedFile(target, spec.sha256 or sha256_file(target), f"download:{spec.url}")
     download(spec.url, target, expected_sha256=spec.sha256, task=task)
     return ResolvedFile(target, spec.sha256 or sha256_file(target), f"download:{spec.url}")
 

@@ -6,6 +6,7 @@ which knows their names for error messages; this module only knows file formats.
 from __future__ import annotations
 
 import csv
+import gzip
 import json
 from pathlib import Path
 from typing import Any, Literal
@@ -13,7 +14,7 @@ from typing import Any, Literal
 from hyoka.errors import DatasetError, HyokaError
 
 Doc = dict[str, Any]
-DataFormat = Literal["json", "jsonl", "json_records", "csv", "tsv", "text"]
+DataFormat = Literal["json", "jsonl", "json_records", "csv", "tsv", "text", "parquet"]
 
 
 def read_format(path: Path, fmt: DataFormat, *, csv_header: list[str] | None = None, task: str) -> list[Doc]:
@@ -22,7 +23,7 @@ def read_format(path: Path, fmt: DataFormat, *, csv_header: list[str] | None = N
         docs = _read_builtin_format(path, fmt, csv_header)
     except DatasetError:
         raise
-    except (ValueError, KeyError, IndexError, csv.Error, UnicodeDecodeError) as exc:
+    except (ValueError, KeyError, IndexError, csv.Error, UnicodeDecodeError, OSError, EOFError) as exc:
         raise DatasetError(f"task '{task}': cannot read {path} as {fmt}: {type(exc).__name__}: {exc}") from None
     return docs
 
@@ -31,15 +32,35 @@ def _read_builtin_format(path: Path, fmt: DataFormat, csv_header: list[str] | No
     if fmt == "jsonl":
         return [obj for _, obj in read_jsonl_objects(path, expected="one JSON object (a document) per line")]
     if fmt in ("json", "json_records"):
-        data = json.loads(path.read_text(encoding="utf-8-sig"))
+        data = json.loads(_read_text(path))
         if isinstance(data, dict) and fmt == "json_records":
             raise ValueError("expected a JSON array of records")
         return data if isinstance(data, list) else [data]
     if fmt in ("csv", "tsv"):
         return _read_delimited(path, csv_header, delimiter="," if fmt == "csv" else "\t")
+    if fmt == "parquet":
+        return _read_parquet(path)
     if fmt == "text":
         return [{"text": line.rstrip("\n")} for line in path.open(encoding="utf-8") if line.strip()]
     raise ValueError(f"unknown format {fmt}")
+
+
+def _read_text(path: Path) -> str:
+    """A text file, gunzipped on the fly when it ends in .gz (HumanEval ships as .jsonl.gz)."""
+    if path.suffix == ".gz":
+        with gzip.open(path, "rt", encoding="utf-8-sig") as f:
+            return f.read()
+    return path.read_text(encoding="utf-8-sig")
+def _read_parquet(path: Path) -> list[Doc]:
+    """Rows of a parquet file as dicts (nested lists and structs become lists and dicts)."""
+    try:
+        import pyarrow.parquet as pq
+    except ImportError:
+        raise DatasetError(f"{path}: reading parquet needs pyarrow (pip install 'hyoka[hub]')") from None
+    try:
+        return pq.read_table(path).to_pylist()
+    except OSError as exc:  # pyarrow's ArrowInvalid is an OSError/ValueError subclass
+        raise ValueError(str(exc).splitlines()[0]) from None
 
 
 def _read_delimited(path: Path, csv_header: list[str] | None, *, delimiter: str) -> list[Doc]:
@@ -70,8 +91,8 @@ def read_jsonl_objects(
     if not path.is_file():
         raise error(f"{path}: no such file ({expected})")
     try:
-        text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
+        text = _read_text(path)
+    except (OSError, UnicodeDecodeError, EOFError) as exc:
         raise error(f"{path}: cannot read it as UTF-8 text ({exc})") from None
     rows = []
     for lineno, line in enumerate(text.splitlines(), 1):

@@ -12,7 +12,7 @@ from typing import Any, Sequence
 from tqdm import tqdm
 
 from hyoka.core.types import Request, Result, request_kind
-from hyoka.engine.cache import RequestCache, request_key
+from hyoka.cache import RequestCache, request_key
 from hyoka.models.base import Backend
 
 

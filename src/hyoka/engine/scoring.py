@@ -139,7 +139,7 @@ class TaskScorer:
                     record.details = {**(record.details or {}), m.label: s.details}
             metrics.update(m.metric.aggregate(items, scores))
             for label in m.metric.labels():
-                values[label] = [s.values[label] for s in scores]
+                values[label] = [s.values[label] for s in scores if label in s.values]
             repeat_std.update(_repeat_std(m.metric, items, scores))
         repeats = max((len(d.results) for d in docs), default=1) if self.config.formulation == "generate" else 1
         errors = sum(1 for r in records if r.error is not None)
@@ -148,7 +148,8 @@ class TaskScorer:
     def _score_batch(self, m: ScoringMetric, items: list[ScoreInput], context: ScoringContext) -> list[SampleScore]:
         scores = m.metric.score_batch(items, context) if items else []
         labels = set(m.metric.labels())
-        if len(scores) != len(items) or any(set(s.values) != labels for s in scores):
+        # a document a metric could not score (a judge without a verdict) has no values
+        if len(scores) != len(items) or any(not set(s.values) <= labels for s in scores):
             raise RuntimeError(f"metric '{m.metric.name}' returned scores that do not match its documents or labels {sorted(labels)}")
         return scores
 

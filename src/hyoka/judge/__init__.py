@@ -1,2 +1,4 @@
-"""LLM-as-a-judge (parse, prompts, judge) and MT-Bench (mtbench, which runs mtbench_data,
-answers, items, scoring and report; byo, radar, sources). docs/judge.md."""
+"""LLM-as-a-judge, a component any task can use: judge prompts (prompts), reading a reply
+(parse), judging with any backend through the request cache (judge), FastChat answer files
+(answer_files) and the judged-task scoring the `judge` metric runs (task_scoring).
+MT-Bench is built on top of it in hyoka.mtbench. docs/judge.md."""

@@ -20,11 +20,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal, Mapping, Sequence
 
-from hyoka.engine.cache import RequestCache
+from pydantic import Field
+
+from hyoka.cache import RequestCache
 from hyoka.engine.executor import ExecutionStats, PendingRequest, execute
 from hyoka.errors import HyokaError, ModelSpecError
 from hyoka.judge.parse import parse_rating, parse_verdict
 from hyoka.judge.prompts import JudgePrompt
+from hyoka.models.args import BackendArgs, validate_args
 from hyoka.models.base import Backend, GenerateRequest, GenerateResult, GenerationParams, Message
 
 Expect = Literal["rating", "verdict"]
@@ -36,6 +39,20 @@ STRUCTURED_SUFFIX = (
 
 #: cache-key spacing between repeats, so retry attempts of repeat r never collide with r+1
 _ATTEMPT_STRIDE = 1000
+
+
+class JudgeArgs(BackendArgs):
+    """The judge's own `--judge-args` (any other key goes to the judge's backend), checked by
+    the one argument loader (hyoka.models.args.validate_args) like every backend's."""
+
+    max_tokens: int = Field(default=2048, gt=0, description="tokens a judgment may take (FastChat's budget)")
+    temperature: float = Field(default=0.0, ge=0, description="sampling temperature; FastChat judges greedily")
+    top_p: float = Field(default=1.0, gt=0, le=1, description="nucleus sampling mass")
+    seed: int = Field(default=1234, description="sampling seed (repeat r uses seed + r)")
+    retries: int = Field(default=2, ge=0, description="times an unparseable reply is asked again")
+    retry_temperature: float = Field(default=0.7, ge=0, description="temperature of those retries")
+    structured: bool = Field(default=False, description="ask for {\"rating\": n} and read the JSON first")
+    chat: bool | None = Field(default=None, description="the judge's chat template (default: when it has one)")
 
 
 @dataclass(frozen=True)
@@ -53,35 +70,12 @@ class JudgeConfig:
     @classmethod
     def from_args(cls, args: Mapping[str, str]) -> "JudgeConfig":
         """Judge settings from `--judge-args` (the keys this class knows; others are the backend's)."""
-        kinds: dict[str, type] = {
-            "max_tokens": int, "temperature": float, "top_p": float, "seed": int,
-            "retries": int, "retry_temperature": float, "structured": bool, "chat": bool,
-        }  # fmt: skip
-        values: dict[str, Any] = {}
-        for key, raw in args.items():
-            kind = kinds.get(key)
-            if kind is None:
-                continue
-            try:
-                values[key] = _to_bool(raw) if kind is bool else kind(raw)
-            except ValueError:
-                raise HyokaError(f"--judge-args {key}={raw}: {key} must be {kind.__name__}") from None
-        if values.get("retries", 0) < 0 or values.get("max_tokens", 1) < 1:
-            raise HyokaError("--judge-args: retries must be >= 0 and max_tokens >= 1")
-        return cls(**values)
+        known = {k: v for k, v in args.items() if k in cls.keys()}
+        return cls(**validate_args(JudgeArgs, known, source="--judge-args").model_dump())
 
     @staticmethod
     def keys() -> frozenset[str]:
         return frozenset(JudgeConfig.__dataclass_fields__)
-
-
-def _to_bool(raw: str) -> bool:
-    lowered = raw.strip().lower()
-    if lowered in ("1", "true", "yes", "on"):
-        return True
-    if lowered in ("0", "false", "no", "off"):
-        return False
-    raise ValueError(raw)
 
 
 @dataclass(frozen=True)
@@ -251,10 +245,28 @@ class Judge:
         judgment.reply = answer
         judgment.reasoning = response.reasoning
         if item.expect == "verdict":
-            verdict = parse_verdict(answer)
+            verdict = parse_verdict(answer, output_format=item.prompt.output_format)
             judgment.winner, judgment.failure, judgment.seen = verdict.winner, verdict.failure, verdict.all_verdicts
         else:
             rating = parse_rating(answer, prefer_json=self.config.structured)
             judgment.rating, judgment.failure = rating.rating, rating.failure
             judgment.rule, judgment.seen = rating.rule, rating.all_ratings
         return judgment.failure is not None
+
+
+# --- pairwise: one comparison judged in both orders ---------------------------------------
+
+#: FastChat's pairwise outcome → the model's result
+OUTCOME_VALUE = {"win": 1.0, "tie": 0.5, "loss": 0.0}
+
+
+def game_outcome(g1_winner: str, g2_winner: str) -> str:
+    """The model's result from both orders (g1: model is A; g2: model is B).
+
+    As FastChat's show_result: a tie in the first order, or orders that disagree, is a tie.
+    """
+    first = {"A": "model", "B": "baseline", "tie": "tie"}[g1_winner]
+    second = {"A": "baseline", "B": "model", "tie": "tie"}[g2_winner]
+    if first == "tie" or first != second:
+        return "tie"
+    return "win" if first == "model" else "loss"

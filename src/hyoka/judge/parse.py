@@ -8,6 +8,8 @@ MT-Bench numbers:
   reply: FastChat takes the first, and so do we (the others are kept in `all_ratings`).
 - verdict: ``[[A]]`` anywhere → A, else ``[[B]]`` → B, else ``[[C]]`` → tie (FastChat's
   precedence, even when a reply contains several).
+- verdict, output format ``last`` (rakuda's jrank prompt): the LAST digit in the reply,
+  1 → A, 2 → B, 3 → tie; any other last digit is a failure (as jrank's last-digit rule).
 
 Before matching, the reply is NFKC-normalised so that full-width brackets and digits
 (``［［８］］``, ``［［Ａ］］``) read like ASCII — Japanese judges write them. Two
@@ -26,9 +28,10 @@ from __future__ import annotations
 
 import json
 import re
-import unicodedata
 from dataclasses import dataclass, field
 from typing import Literal
+
+from hyoka.text.normalize import nfkc
 
 Winner = Literal["A", "B", "tie"]
 
@@ -90,7 +93,7 @@ class VerdictParse:
 
 def normalise_reply(reply: str) -> str:
     """NFKC: ［［８］］ → [[8]], ８．５ → 8.5, ： → :."""
-    return unicodedata.normalize("NFKC", reply)
+    return nfkc(reply)
 
 
 def _numbers(pattern: re.Pattern[str], text: str) -> tuple[float, ...]:
@@ -157,11 +160,18 @@ def parse_rating(
     return RatingParse(None, "no_rating")
 
 
-def parse_verdict(reply: str | None) -> VerdictParse:
-    """A pairwise verdict: [[A]], [[B]] or [[C]] (tie), with FastChat's precedence."""
+#: rakuda's "last" format: the digit the judge ends with
+_LAST_DIGIT_WINNER: dict[str, Winner] = {"1": "A", "2": "B", "3": "tie"}
+
+
+def parse_verdict(reply: str | None, *, output_format: str = "[[A]]") -> VerdictParse:
+    """A pairwise verdict: [[A]], [[B]] or [[C]] (tie), with FastChat's precedence; with
+    output_format "last", the reply's last digit (1, 2 or 3)."""
     if reply is None or not reply.strip():
         return VerdictParse(None, "empty_reply")
     text = normalise_reply(reply)
+    if output_format == "last":
+        return _last_digit_verdict(text)
     present = tuple(v for v in ("A", "B", "C") if f"[[{v}]]" in text)
     if present:
         first = present[0]
@@ -169,3 +179,13 @@ def parse_verdict(reply: str | None) -> VerdictParse:
     if _is_refusal(text):
         return VerdictParse(None, "refusal")
     return VerdictParse(None, "no_verdict")
+
+
+def _last_digit_verdict(text: str) -> VerdictParse:
+    digits = re.findall(r"\d", text)
+    if not digits:
+        return VerdictParse(None, "refusal" if _is_refusal(text) else "no_verdict")
+    winner = _LAST_DIGIT_WINNER.get(digits[-1])
+    if winner is None:
+        return VerdictParse(None, "out_of_range", (digits[-1],))
+    return VerdictParse(winner, None, (digits[-1],))

@@ -24,7 +24,8 @@ document back:
   references and, one entry per output, `predictions` (after the task's extractors;
   for multiple choice the chosen index as text, references then hold the gold index) and
   `outputs` (the raw answer text, reasoning already removed; None for multiple choice).
-- `SampleScore`: `values` (label → float; the labels of `labels()`), `details` (anything
+- `SampleScore`: `values` (label → float; the labels of `labels()`; a document the metric
+  could not score, e.g. one the judge failed on, leaves them out), `details` (anything
   JSON-serialisable, written beside the document in samples_<task>.jsonl) and, when a
   metric scores each output on its own, `per_output` (one values dict per output: gives
   metrics.json the spread between repeats).
@@ -51,6 +52,10 @@ class MetricValue:
     value: float
     stderr: float | None
     n: int
+    #: documents the metric could not score (e.g. no usable judge verdict), left out of `n`
+    failed: int = 0
+    #: their reasons, with counts
+    failures: Mapping[str, int] | None = None
 
 
 def mean_and_stderr(values: Sequence[float]) -> MetricValue:
@@ -137,7 +142,7 @@ class Metric:
 
     def aggregate(self, items: Sequence[ScoreInput], scores: Sequence[SampleScore]) -> dict[str, MetricValue]:
         """The task's values: by default each label's mean over documents, with its standard error."""
-        return {label: mean_and_stderr([s.values[label] for s in scores]) for label in self.labels()}
+        return {label: mean_and_stderr([s.values[label] for s in scores if label in s.values]) for label in self.labels()}
 
 
 MetricFactory = Callable[..., Metric]

@@ -22,7 +22,12 @@ def f1_characters(text: str) -> list[str]:
 def char_f1_score(prediction: str, reference: str) -> float:
     """Multiset-overlap F1 of `f1_characters`; two empty answers agree (1.0), one empty
     answer scores 0.0."""
-    predicted, gold = f1_characters(prediction), f1_characters(reference)
+    return multiset_f1(f1_characters(prediction), f1_characters(reference))
+
+
+def multiset_f1(predicted: Sequence[str], gold: Sequence[str]) -> float:
+    """SQuAD's F1 of two token lists (here characters): multiset overlap; two empty lists
+    agree (1.0), one empty list scores 0.0."""
     if not predicted or not gold:
         return 1.0 if predicted == gold else 0.0
     overlap = sum((Counter(predicted) & Counter(gold)).values())

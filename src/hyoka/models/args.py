@@ -85,18 +85,36 @@ def validate_args(model: type[M], raw: Mapping[str, Any] | M, *, source: str) ->
 
 def describe_error(model: type[BaseModel], exc: ValidationError) -> str:
     """'KEY: what is wrong (got VALUE)' for the first error, in words a user can act on."""
+    key, message = error_parts(model, exc)
+    return f"{key}: {message}"
+
+
+def error_parts(model: type[BaseModel], exc: ValidationError) -> tuple[str, str]:
+    """(dotted key, 'what is wrong (got VALUE)') of the first error."""
     errors = exc.errors()
     err = errors[0]
     loc = tuple(p for p in err["loc"] if isinstance(p, int) or (isinstance(p, str) and p.isidentifier()))
     key = ".".join(str(p) for p in loc) or "(arguments)"
     got = f" (got {err['input']!r})" if "input" in err and not isinstance(err["input"], dict) else ""
     if err["type"] == "extra_forbidden":
-        return f"{key}: unknown argument; known: {', '.join(model.model_fields)}"
+        return key, f"unknown argument; known: {', '.join(_fields_at(model, loc[:-1]))}"
     # a union (e.g. an integer or 'auto') fails once per member: say every way to write it
     same = [e for e in errors if e["loc"][: len(loc)] == err["loc"][: len(loc)] and len(e["loc"]) > len(loc)]
     parts = [_message(e).removeprefix("must be ") for e in (same or [err])]
     message = "must be " + " or ".join(dict.fromkeys(parts)) if all(_message(e).startswith("must be ") for e in (same or [err])) else _message(err)
-    return f"{key}: {message}{got}"
+    return key, f"{message}{got}"
+
+
+def _fields_at(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
+    """Field names of the (nested) model at `loc`, for 'known: ...' lists."""
+    current: Any = model
+    for part in loc:
+        info = current.model_fields.get(str(part)) if isinstance(current, type) and issubclass(current, BaseModel) else None
+        annotation = info.annotation if info is not None else None
+        current = next((a for a in (annotation, *get_args(annotation)) if isinstance(a, type) and issubclass(a, BaseModel)), None)
+        if current is None:
+            return []
+    return list(current.model_fields)
 
 
 def _message(err: Any) -> str:

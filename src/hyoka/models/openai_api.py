@@ -40,7 +40,7 @@ from hyoka.models.base import (
     ModelIdentity,
 )
 from hyoka.models.tokenization import split_context_continuation
-from hyoka.text.extract import split_reasoning
+from hyoka.core.reasoning import split_reasoning
 
 ApiKind = Literal["chat", "completions"]
 
@@ -70,6 +70,8 @@ PRESETS: dict[str, Preset] = {
     "groq": Preset("https://api.groq.com/openai/v1", "GROQ_API_KEY", max_n=1, concurrency=16),
     "deepseek": Preset("https://api.deepseek.com/v1", "DEEPSEEK_API_KEY", max_n=1),
     "openrouter": Preset("https://openrouter.ai/api/v1", "OPENROUTER_API_KEY", max_n=1),
+    # DeepInfra's OpenAI-compatible endpoint (the TSUBAME manual's hosted open models)
+    "deepinfra": Preset("https://api.deepinfra.com/v1/openai", "DEEPINFRA_API_KEY", max_n=1, concurrency=32),
     # local servers: no key, prompt logprobs available, base models → completions by default
     "vllm": Preset("http://127.0.0.1:8000/v1", None, api="completions", max_n=128, concurrency=128, prompt_logprobs=True),
     # llama-cpp-python's server answers one request at a time and ignores `n`; its sampler
@@ -107,7 +109,7 @@ class ClientArgs(BackendArgs):
 
 
 class OpenAIArgs(ClientArgs):
-    preset: Literal["openai", "together", "groq", "deepseek", "openrouter", "vllm", "llamacpp", "generic"] | None = Field(
+    preset: Literal["openai", "together", "groq", "deepseek", "openrouter", "deepinfra", "vllm", "llamacpp", "generic"] | None = Field(
         default=None, description="provider defaults (URL, key variable, API, limits); default: openai, or generic with base_url"
     )
     base_url: str | None = Field(default=None, description="endpoint root, e.g. http://127.0.0.1:8000/v1")
@@ -150,8 +152,15 @@ class ApiConfig:
         return urlunsplit((parts.scheme, netloc, parts.path.rstrip("/"), "", ""))
 
 
-def parse_api_config(model: str, args: Mapping[str, Any] | OpenAIArgs, *, default_preset: str | None = None) -> ApiConfig:
-    """Model-args → ApiConfig, with one-line errors naming the argument."""
+def parse_api_config(
+    model: str,
+    args: Mapping[str, Any] | OpenAIArgs,
+    *,
+    default_preset: str | None = None,
+    require_base_url: bool = True,
+) -> ApiConfig:
+    """Model-args → ApiConfig, with one-line errors naming the argument. `litellm:` shares it
+    with `require_base_url=False` (litellm knows each provider's endpoint)."""
     for key in args if isinstance(args, Mapping) else ():
         if key in ("api_key", "key", "token"):
             raise ModelSpecError(
@@ -162,7 +171,7 @@ def parse_api_config(model: str, args: Mapping[str, Any] | OpenAIArgs, *, defaul
     name = a.preset or default_preset or ("generic" if a.base_url else "openai")
     preset = PRESETS[name]
     base_url = (a.base_url or preset.base_url).rstrip("/")
-    if not base_url:
+    if not base_url and require_base_url:
         raise ModelSpecError("openai: give the endpoint with --model-args base_url=http://HOST:PORT/v1 (or a preset=...)")
     return ApiConfig(
         model=model,
@@ -233,8 +242,8 @@ class _Transport:
     retry: RetryStats = field(default_factory=RetryStats)
     usage: UsageStats = field(default_factory=UsageStats)
     http_requests: int = 0
-    #: requests that got an answer (any HTTP status the client understood)
-    answered: int = 0
+    #: attempts whose connection reached a server (an answer, or a reset after connecting)
+    reached: int = 0
 
 
 class OpenAIBackend(Backend):
@@ -331,9 +340,12 @@ class OpenAIBackend(Backend):
                 response = await client.post(path, json=body)
             except httpx.TimeoutException as exc:
                 raise TransientError(retry.TIMEOUT, type(exc).__name__) from None
-            except httpx.TransportError as exc:
+            except httpx.ConnectError as exc:  # refused, no route: nothing listens there (yet)
                 raise TransientError(retry.CONNECTION, self._scrub(f"{type(exc).__name__}: {exc}")) from None
-            self._transport.answered += 1
+            except httpx.TransportError as exc:  # reset, closed without a response: a server is there
+                self._transport.reached += 1
+                raise TransientError(retry.CONNECTION, self._scrub(f"{type(exc).__name__}: {exc}")) from None
+            self._transport.reached += 1
             return self._parse_response(response, path)
 
         try:
@@ -351,10 +363,10 @@ class OpenAIBackend(Backend):
         return answer
 
     def _never_connected(self, exc: PermanentError) -> bool:
-        """True when no request of this backend has been answered and every failure so far was a
-        connection failure (refused, reset): the endpoint is not there, not merely flaky."""
+        """True when no attempt of this backend has reached a server and every failure so far was
+        a refused connection: the endpoint is not there, not merely flaky."""
         failures = set(self._transport.retry.retries) | set(self._transport.retry.gave_up)
-        return exc.reason == retry.CONNECTION and self._transport.answered == 0 and failures <= {retry.CONNECTION}
+        return exc.reason == retry.CONNECTION and self._transport.reached == 0 and failures <= {retry.CONNECTION}
 
     def _parse_response(self, response: Any, path: str) -> dict[str, Any]:
         status = response.status_code

@@ -20,6 +20,8 @@ BACKENDS: dict[str, str] = {
     "mock": "hyoka.models.mock:MockBackend",
     # --- API backends and managed servers (hyoka.models.openai_api / servers) ---
     "openai": "hyoka.models.openai_api:OpenAIBackend",
+    # Anthropic, Gemini, Bedrock, Azure, ... through litellm (same rules as openai:)
+    "litellm": "hyoka.models.litellm_backend:LiteLLMBackend",
     "llamacpp-server": "hyoka.models.llamacpp_server:LlamaCppServerBackend",
     "vllm": "hyoka.models.vllm:VLLMBackend",
     # --- end API backends ---

@@ -36,8 +36,10 @@ def die_with_parent(sig: int = signal.SIGKILL) -> None:
 
 
 def _kill_group_on_eof() -> None:
+    # the raw descriptor, not sys.stdin: a daemon thread inside a buffered read makes the
+    # interpreter abort at exit
     try:
-        while sys.stdin.buffer.read(4096):
+        while os.read(0, 4096):
             pass
     except OSError:
         pass
@@ -57,4 +59,6 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    status = main(sys.argv[1:])
+    sys.stdout.flush()
+    os._exit(status)  # no interpreter teardown while the watcher thread blocks in read()

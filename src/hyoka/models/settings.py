@@ -29,9 +29,9 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from hyoka.errors import HyokaError
-from hyoka.models.args import GenerationOverrides
+from hyoka.models.args import GenerationOverrides, error_parts
 
-API_BACKENDS = {"openai", "llamacpp-server", "vllm"}
+API_BACKENDS = {"openai", "litellm", "llamacpp-server", "vllm"}
 _NAME = r"^[A-Za-z0-9_.\-]+$"
 
 
@@ -91,10 +91,8 @@ def load_settings(path: Path) -> ModelSettings:
     try:
         data = SettingsFile.model_validate(loaded)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        where = ".".join(str(p) for p in err["loc"]) or "(top level)"
-        fields = ", ".join(SettingsFile.model_fields)
-        raise SettingsError(f"{path}: field '{where}': {err['msg']} (fields: {fields})") from None
+        where, message = error_parts(SettingsFile, exc)
+        raise SettingsError(f"{path}: field '{where}': {message} (fields: {', '.join(SettingsFile.model_fields)})") from None
     name = data.name or path.stem
     if not re.match(_NAME, name):
         raise SettingsError(f"{path}: settings name '{name}' may only use letters, digits, '_', '-', '.'; set name:")

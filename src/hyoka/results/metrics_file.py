@@ -24,7 +24,10 @@ class GroupSpec:
 
 
 def value_json(v: MetricValue) -> dict[str, Any]:
-    return {"value": v.value, "stderr": v.stderr, "n": v.n}
+    out: dict[str, Any] = {"value": v.value, "stderr": v.stderr, "n": v.n}
+    if v.failures is not None:  # documents a metric could not score, counted beside its value
+        out.update(failed=v.failed, failures=dict(v.failures))
+    return out
 
 
 def task_json(r: TaskResult) -> dict[str, Any]:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
 from pathlib import Path
 from typing import IO, Any, Callable, Iterable
 
@@ -38,16 +37,37 @@ def json_safe(value: Any) -> Any:
     return value
 
 
-def prepare_run_dir(path: Path) -> None:
-    """The output folder exists and takes files: checked before any model call."""
+class OutputError(HyokaError):
+    """An output folder that cannot take the run's results."""
+
+
+#: bytes written and removed to prove the output folder takes data (a full disk fails here)
+PROBE_BYTES = 64 * 1024
+
+
+def check_output_dir(path: Path) -> None:
+    """The run folder exists (created if needed), is a folder, and takes a write: checked
+    before the model loads (preflight) and again by the runner before any model call."""
+    flag = f"--output {path}"
     if path.exists() and not path.is_dir():
-        raise HyokaError(f"--output {path}: is a file, not a folder; choose a folder")
+        raise OutputError(f"{flag}: is a file, not a folder; give a folder for the run's results")
     try:
         path.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=path, prefix=".write-check-"):
-            pass
     except OSError as exc:
-        raise HyokaError(f"--output {path}: cannot write there ({exc.strerror or exc}); choose a writable folder") from None
+        raise OutputError(f"{flag}: cannot create the folder ({exc.strerror}); choose a writable place") from None
+    probe = path / f".hyoka-write-check-{os.getpid()}"
+    try:
+        with probe.open("wb") as f:
+            f.write(b"\0" * PROBE_BYTES)
+            f.flush()
+            os.fsync(f.fileno())
+    except OSError as exc:
+        raise OutputError(f"{flag}: cannot write there ({exc.strerror}); choose a writable folder with free space") from None
+    finally:
+        try:
+            probe.unlink(missing_ok=True)
+        except OSError:
+            pass
 
 
 def _write_atomic(path: Path, write: Callable[[IO[str]], None]) -> None:
@@ -122,4 +142,8 @@ def read_task_results(run_dir: Path) -> dict[str, TaskResult]:
 
 def _metric_value(v: dict[str, Any]) -> MetricValue:
     value = v.get("value")
-    return MetricValue(math.nan if value is None else float(value), v.get("stderr"), int(v.get("n") or 0))
+    failures = v.get("failures")  # a metric's unscored documents (judge failures), kept on a rewrite
+    return MetricValue(
+        math.nan if value is None else float(value), v.get("stderr"), int(v.get("n") or 0),
+        failed=int(v.get("failed") or 0), failures=dict(failures) if isinstance(failures, dict) else None,
+    )  # fmt: skip

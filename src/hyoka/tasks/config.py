@@ -166,6 +166,30 @@ class TaskConfig(StrictModel):
         return hashlib.sha256(self.model_dump_json().encode()).hexdigest()[:16]
 
 
+class GenerationSettingsOverride(StrictModel):
+    max_tokens: int | None = Field(default=None, gt=0)
+    temperature: float | None = Field(default=None, ge=0)
+    top_p: float | None = Field(default=None, gt=0, le=1)
+    seed: int | None = None
+    stop: list[str] | None = None
+
+
+class SuiteSettings(StrictModel):
+    """How a suite runs its tasks unless the user says otherwise (CLI > --settings > suite > task)."""
+
+    chat: bool | None = Field(default=None, description="apply the model's chat template")
+    system_prompt: str | None = None
+    generation: GenerationSettingsOverride = Field(default_factory=lambda: GenerationSettingsOverride())
+
+
+class SuiteScore(StrictModel):
+    """One headline number of a suite: a task's or group's metric, brought to 0..1 by `scale`."""
+
+    source: str = Field(description="task or group name")
+    metric: str = Field(description="metric label in that task's (or group's) metrics")
+    scale: float = Field(default=1.0, gt=0, description="multiplier onto 0..1 (BLEU 0-100: 0.01)")
+
+
 class GroupConfig(StrictModel):
     """A named set of tasks (or other groups) with aggregate scores.
 
@@ -179,3 +203,10 @@ class GroupConfig(StrictModel):
     tasks: list[str] = Field(default_factory=list)
     categories: dict[str, dict[str, str]] | None = None
     aggregate: list[Literal["micro", "macro"]] = Field(default_factory=lambda: ["micro", "macro"])
+    # -- suites (hyoka.tasks.suite; docs/swallow.md): a group that also says how it is run
+    #: run settings the suite asks for (--suite NAME applies them below the user's own)
+    settings: SuiteSettings | None = None
+    #: headline scores; their mean is the suite's overall score (aggregated_results.json)
+    scores: dict[str, SuiteScore] | None = None
+    #: members run once such a task or group exists in hyoka; until then named as skipped
+    optional_tasks: list[str] = Field(default_factory=list)

@@ -213,8 +213,8 @@ def _unknown_field_message(model: type[TaskConfig] | type[GroupConfig], loc: tup
     hint = LM_EVAL_HINTS.get(name) if len(loc) == 1 or name in ("task",) else None
     fields = f"; fields here: {', '.join(allowed)}" if allowed else ""
     if hint:
-        return f"unknown field (lm-eval style): {hint}{fields} (docs/tasks.md, 'Task file fields')"
-    return f"unknown field (check the spelling){fields} (docs/tasks.md, 'Task file fields')"
+        return f"unknown field (lm-eval style): {hint}{fields} (docs/tasks.md lists every field)"
+    return f"unknown field (check the spelling){fields} (docs/tasks.md lists every field)"
 
 
 def _allowed_fields(model: type, loc: tuple[object, ...]) -> list[str]:

@@ -200,12 +200,17 @@ def boxed() -> Extractor:
 
 #: Minus signs that NFKC leaves alone (U+2212 MINUS SIGN, U+2010-2013 dashes used as minus).
 _MINUS_SIGNS = str.maketrans({"\u2212": "-", "\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-"})
-#: A sign only counts when it does not join two words or numbers ("2-3" is a range).
-_NUMBER = r"(?:(?<![0-9A-Za-z])[-+])?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+|/\d+)?"
+#: A sign only counts when it does not join two words or numbers: in "33-33-1" and "2-3"
+#: the hyphen is an operator or a range (33, 33, 1), in "-5" and "= -5" it is a sign.
+_SIGN = r"(?:(?<![0-9A-Za-z])[-+])?"
+#: digits with optional thousands separators and a decimal or fraction part, or a decimal
+#: written with a leading dot (".5", "$.20") when the dot does not end a word or number
+_MAGNITUDE = r"(?:(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+|/\d+)?|(?<![\w.])\.\d+)"
+_NUMBER = _SIGN + _MAGNITUDE
 # finditer consumes "1,234" and "3.14" whole, so the look-behind only has to stop a
 # match starting inside "1.2.3" or "1/2/3"; "1,2,3" still yields 1, 2 and 3
-_NUMBER_IN_TEXT = re.compile(rf"(?<![\d./]){_NUMBER}(?!\d)")
-_NUMBER_ALONE = re.compile(r"[-+]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+|/\d+)?")
+_NUMBER_IN_TEXT = re.compile(rf"(?<![\d/])(?<!\d\.){_NUMBER}(?!\d)")
+_NUMBER_ALONE = re.compile(r"[-+]?(?:(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+|/\d+)?|\.\d+)")
 
 
 def _numeric_form(text: str) -> str:
@@ -213,12 +218,22 @@ def _numeric_form(text: str) -> str:
 
 
 def _canonical_number(written: str) -> str:
-    """Drop thousands separators and a leading "+": "+1,234.5" → "1234.5"."""
-    return written.replace(",", "").lstrip("+")
+    """Drop thousands separators and a leading "+", give a leading-dot decimal its zero:
+    "+1,234.5" → "1234.5", ".5" → "0.5", "-.25" → "-0.25"."""
+    number = written.replace(",", "").lstrip("+")
+    if number.startswith("."):
+        return "0" + number
+    if number.startswith("-."):
+        return "-0" + number[1:]
+    return number
 
 
 def numbers_in(text: str) -> list[str]:
-    """Every number in the text, canonical ("1,234" → "1234", "－５" → "-5", "3/4" kept)."""
+    """Every number in the text, canonical: "1,234" → "1234", "－５" → "-5", "3/4" kept,
+    "$.20" → "0.20", "33-33-1" → 33, 33, 1 (a hyphen between numbers is not a sign).
+
+    Kanji numerals (三, 1万) are not read: none of the references (lm-eval's GSM8K and
+    MGSM filters, llm-jp-eval) reads them either."""
     return [_canonical_number(m.group(0)) for m in _NUMBER_IN_TEXT.finditer(_numeric_form(text))]
 
 
@@ -325,6 +340,28 @@ def regex(pattern: str, group: int | str | None = None, match: Match = "first", 
 # --- normalisation steps as extractors -----------------------------------------------------
 
 
+@register_extractor("delete")
+def delete(patterns: list[str]) -> Extractor:
+    """Remove every match of each regular expression, in order (lm-eval's
+    ``regexes_to_ignore`` and ``ignore_punctuation``): patterns [",", "\\$"] turn
+    "$1,234" into "1234"."""
+    if not isinstance(patterns, list) or not all(isinstance(p, str) for p in patterns):
+        raise TaskConfigError(f"extractor 'delete': patterns must be a list of regular expressions, got {patterns!r}")
+    compiled = []
+    for pattern in patterns:
+        try:
+            compiled.append(re.compile(pattern))
+        except re.error as err:
+            raise TaskConfigError(f"extractor 'delete': invalid pattern {pattern!r}: {err}") from None
+
+    def extract(text: str) -> str:
+        for pattern in compiled:
+            text = pattern.sub("", text)
+        return text
+
+    return extract
+
+
 @register_extractor("normalize")
 def normalize(
     nfkc: bool = True, strip_wrappers: bool = True, strip_trailing_punct: bool = False, lowercase: bool = False
@@ -375,6 +412,56 @@ def _build_step(position: int, spec: Mapping[str, Any]) -> Extractor:
         accepted = ", ".join(signature.parameters) or "none"
         raise TaskConfigError(f"extractor '{name}': {err}; accepted parameters: {accepted}") from None
     return factory(**params)
+
+
+# --- code --------------------------------------------------------------------------------
+
+_FENCE = re.compile(r"^[ \t]*(`{3,}|~{3,})[ \t]*([\w+#.-]*)[^\n]*\n", re.MULTILINE)
+
+
+def fenced_blocks(text: str) -> list[tuple[str, str]]:
+    """(language, code) of each fenced block, in order. A block left open at the end (the
+    output hit max_tokens) runs to the end of the text."""
+    blocks: list[tuple[str, str]] = []
+    pos = 0
+    while True:
+        opening = _FENCE.search(text, pos)
+        if opening is None:
+            return blocks
+        fence, lang = opening.group(1), opening.group(2).lower()
+        closing = re.compile(rf"^[ \t]*{re.escape(fence[0])}{{{len(fence)},}}[ \t]*$", re.MULTILINE)
+        end = closing.search(text, opening.end())
+        body = text[opening.end() : end.start() if end else len(text)]
+        blocks.append((lang, body.rstrip("\n") + "\n" if body.strip() else ""))
+        if end is None:
+            return blocks
+        pos = end.end()
+
+
+@register_extractor("code_block")
+def code_block(language: str = "python", match: Match = "first", fallback: Literal["empty", "text"] = "empty") -> Extractor:
+    """The code of a fenced block (```python … ```), as written, ending in a newline.
+
+    Blocks tagged `language` (``python``/``py`` for python) win over untagged ones, which
+    win over others. `match` picks the first or last of the best kind. An unterminated
+    block counts (generation stopped inside it). With no block at all the result is ""
+    (``fallback: empty``) or the whole text (``fallback: text``, for models that answer
+    with bare code).
+    """
+    _check_match("code_block", match)
+    if fallback not in ("empty", "text"):
+        raise TaskConfigError(f"extractor 'code_block': fallback must be 'empty' or 'text', got {fallback!r}")
+    wanted = {language.lower()} | ({"py", "python3"} if language.lower() == "python" else set())
+
+    def extract(text: str) -> str:
+        blocks = [b for b in fenced_blocks(text) if b[1]]
+        for kind in (lambda lang: lang in wanted, lambda lang: lang == "", lambda lang: True):
+            picked = [code for lang, code in blocks if kind(lang)]
+            if picked:
+                return _pick(picked, match)
+        return text if fallback == "text" and text.strip() else ""
+
+    return extract
 
 
 def build_extractor(specs: Sequence[Mapping[str, Any]]) -> Extractor:

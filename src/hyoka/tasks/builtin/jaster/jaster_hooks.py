@@ -14,20 +14,20 @@ import csv
 import hashlib
 import json
 import re
-import unicodedata
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
 from hyoka.data.files import DataFile, read_manifest, resolve_file
 from hyoka.errors import DatasetError
+from hyoka.text.normalize import nfkc
 
 Doc = dict[str, Any]
 
 
 def _nfkc(text: str) -> str:
     # llm-jp-eval NFKC-normalises both the output and the gold before comparing
-    return unicodedata.normalize("NFKC", text)
+    return nfkc(text)
 
 
 def _bucket(key: str, buckets: int = 10) -> int:

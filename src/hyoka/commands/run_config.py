@@ -1,0 +1,120 @@
+"""`hyoka run --config run.yaml`: everything the command line takes, from one YAML file.
+
+Keys are the option names of `hyoka run` (dashes or underscores: `num_fewshot`,
+`model-args`), plus `model`. Lists and mappings are accepted where the command line takes
+comma-separated or repeated values (`tasks: [jnli, jsquad]`, `gen: {max_tokens: 64}`,
+`model_args: {n_ctx: 4096}`). Flags given on the command line override the file. The
+resolved settings are saved in the run folder as run_config.yaml (secrets redacted), so a
+leaderboard row can be rerun from it.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from hyoka.errors import HyokaError
+
+RUN_CONFIG_FILE = "run_config.yaml"
+#: options that are not settings of the run itself
+_NOT_SAVED = {"func", "command", "config", "config_parser"}
+
+
+def _actions(parser: argparse.ArgumentParser) -> dict[str, argparse.Action]:
+    return {a.dest: a for a in parser._actions if a.dest not in ("help", *_NOT_SAVED)}
+
+
+def _as_kv_list(value: Any) -> list[str]:
+    if isinstance(value, dict):
+        return [f"{k}={_scalar(v)}" for k, v in value.items()]
+    if isinstance(value, (list, tuple)):
+        return [str(v) for v in value]
+    return [str(value)]
+
+
+def _scalar(value: Any) -> str:
+    if isinstance(value, (list, tuple)):
+        return yaml.safe_dump(list(value), default_flow_style=True).strip()
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def _coerce(path: Path, key: str, action: argparse.Action, value: Any) -> Any:
+    """A YAML value in the form argparse would have produced from the command line."""
+    if action.dest in ("gen", "include_path"):
+        return _as_kv_list(value)
+    if action.dest == "model_args" and isinstance(value, dict):
+        return ",".join(f"{k}={_scalar(v)}" for k, v in value.items())
+    if action.dest == "tasks" and isinstance(value, (list, tuple)):
+        return ",".join(str(v) for v in value)
+    if isinstance(action, (argparse._StoreTrueAction, argparse._StoreFalseAction)):
+        if not isinstance(value, bool):
+            raise HyokaError(f"{path}: {key}: expected true or false, got {value!r}")
+        return value
+    if value is None:
+        return None
+    try:
+        value = action.type(value) if callable(action.type) else str(value)
+    except (TypeError, ValueError):
+        raise HyokaError(f"{path}: {key}: expected {getattr(action.type, '__name__', 'a value')}, got {value!r}") from None
+    if action.choices is not None and value not in action.choices:
+        raise HyokaError(f"{path}: {key}: {value!r} is not one of {', '.join(map(str, action.choices))}")
+    return value
+
+
+def load_run_config(path: Path, parser: argparse.ArgumentParser) -> dict[str, Any]:
+    if not path.is_file():
+        raise HyokaError(f"--config {path}: no such file")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise HyokaError(f"--config {path}: not valid YAML ({str(exc).splitlines()[0]})") from None
+    if not isinstance(data, dict):
+        raise HyokaError(f"--config {path}: expected a mapping of option: value")
+    actions = _actions(parser)
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        dest = "tasks" if key == "suite" else str(key).replace("-", "_")
+        if dest not in actions:
+            raise HyokaError(f"{path}: unknown key '{key}'; known: {', '.join(sorted(actions))}")
+        out[dest] = _coerce(path, str(key), actions[dest], value)
+    return out
+
+
+def apply_run_config(args: argparse.Namespace) -> argparse.Namespace:
+    """Fill every option the command line left at its default from --config; check that a
+    model and tasks are given one way or the other."""
+    parser: argparse.ArgumentParser = args.config_parser
+    if getattr(args, "config", None):
+        config = load_run_config(Path(args.config), parser)
+        for dest, value in config.items():
+            current, default = getattr(args, dest, None), parser.get_default(dest)
+            if dest in ("gen", "include_path"):
+                setattr(args, dest, [*value, *(current or [])])  # the command line's come last and win
+            elif current == default:
+                setattr(args, dest, value)
+    if not args.model:
+        raise HyokaError("give the model as BACKEND:NAME (or `model:` in --config FILE)")
+    if not args.tasks:
+        raise HyokaError("give --tasks or --suite (or `tasks:` in --config FILE)")
+    return args
+
+
+def resolved_run_config(args: argparse.Namespace) -> dict[str, Any]:
+    """Every option of the run as it was used (what --config takes back), secrets redacted."""
+    from hyoka.reporting.wandb_log import redact
+
+    parser: argparse.ArgumentParser = args.config_parser
+    return redact({dest: getattr(args, dest, None) for dest in _actions(parser)})
+
+
+def save_run_config(run_dir: Path, args: argparse.Namespace) -> Path:
+    from hyoka.results.run_dir import _write_atomic
+
+    path = run_dir / RUN_CONFIG_FILE
+    text = "# hyoka run --config " + RUN_CONFIG_FILE + "  (the resolved options of this run)\n"
+    text += yaml.safe_dump(resolved_run_config(args), allow_unicode=True, sort_keys=False)
+    _write_atomic(path, lambda f: f.write(text))
+    return path

@@ -1,0 +1,101 @@
+"""aggregated_results.json: one small file per run with the numbers people compare.
+
+Written next to metrics.json and summary.json (docs/results.md): each task's headline score
+and its sub-scores, each group's scores, the suite's headline scores and their overall
+mean when the run was a suite (`--suite swallow_ja`), and the settings the run used. It is
+derived only from metrics.json and summary.json, so a run folder can
+be re-aggregated without a model: a task's headline is the metric its suite names, else
+its first metric (metrics.json keeps each task's metrics in the order the task declares them).
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+from hyoka.results.run_dir import write_json
+
+AGGREGATED_FILE = "aggregated_results.json"
+
+
+def write_aggregated(run_dir: Path, metrics: dict[str, Any], summary: dict[str, Any]) -> Path:
+    """Build aggregated_results.json from a run's metrics and summary dicts, write it, return its path."""
+    path = run_dir / AGGREGATED_FILE
+    write_json(path, aggregate_results(metrics, summary))
+    return path
+
+
+def aggregate_results(metrics: dict[str, Any], summary: dict[str, Any]) -> dict[str, Any]:
+    suite = (summary.get("settings") or {}).get("suite")
+    suite_scores: dict[str, Any] = (suite or {}).get("scores") or {}
+    headline_of = {spec["source"]: spec["metric"] for spec in suite_scores.values()}
+    tasks = {name: _task_entry(entry, headline_of.get(name)) for name, entry in metrics.get("tasks", {}).items()}
+    groups = {name: {"members": g.get("members", []), "scores": _values(g)} for name, g in metrics.get("groups", {}).items()}
+    out: dict[str, Any] = {
+        "model": (summary.get("model") or {}).get("spec") or (summary.get("model") or {}).get("name"),
+        "tasks": tasks,
+        "groups": groups,
+        "settings": _settings(summary),
+    }
+    if suite_scores:
+        out["suite"] = _suite_entry(suite, metrics, summary.get("limit"))
+    return out
+
+
+def _values(entry: dict[str, Any]) -> dict[str, float | None]:
+    return {label: v.get("value") for label, v in entry.get("metrics", {}).items()}
+
+
+def _task_entry(entry: dict[str, Any], suite_metric: str | None) -> dict[str, Any]:
+    scores = _values(entry)
+    headline = suite_metric if suite_metric in scores else next(iter(scores), None)
+    n = max((v.get("n") or 0 for v in entry.get("metrics", {}).values()), default=0)
+    return {
+        "headline": {"metric": headline, "value": scores.get(headline) if headline else None},
+        "scores": scores,
+        "n": n,
+        "errors": entry.get("errors", 0),
+    }
+
+
+def _suite_entry(suite: dict[str, Any], metrics: dict[str, Any], limit: int | None) -> dict[str, Any]:
+    scores: dict[str, Any] = {}
+    missing: list[str] = []
+    for display, spec in suite["scores"].items():
+        source = metrics.get("tasks", {}).get(spec["source"]) or metrics.get("groups", {}).get(spec["source"])
+        value = _values(source).get(spec["metric"]) if source else None
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            missing.append(display)
+            scores[display] = {"source": spec["source"], "metric": spec["metric"], "value": None, "scaled": None}
+            continue
+        scaled = value * spec.get("scale", 1.0)
+        scores[display] = {"source": spec["source"], "metric": spec["metric"], "value": value, "scaled": scaled}
+    present = [s["scaled"] for s in scores.values() if s["scaled"] is not None]
+    return {
+        "name": suite["name"],
+        "scores": scores,
+        # the plain mean of the scaled headline scores that this run has
+        "overall": sum(present) / len(present) if present else None,
+        # comparable with a full run's overall only when every headline score is there,
+        # no member was skipped and no --limit cut the tasks short
+        "complete": bool(scores) and not missing and not suite.get("skipped") and limit is None,
+        "missing": missing,
+        "skipped": suite.get("skipped", {}),
+        "unavailable": suite.get("unavailable", []),
+        "notes": suite.get("notes", []),
+    }
+
+
+def _settings(summary: dict[str, Any]) -> dict[str, Any]:
+    """What decides the numbers: chat template, system prompt, generation per task, limit."""
+    tasks = summary.get("tasks") or {}
+    return {
+        "chat_template_applied": summary.get("chat_template_applied"),
+        "system_prompt": summary.get("system_prompt"),
+        "limit": summary.get("limit"),
+        "generation_overrides": summary.get("generation_overrides"),
+        "generation": {name: t.get("generation") for name, t in tasks.items() if t.get("generation")},
+        "num_fewshot": {name: t.get("num_fewshot") for name, t in tasks.items()},
+        "model_settings": summary.get("settings"),
+    }
