@@ -112,7 +112,7 @@ def test_decisions_equal_lm_eval(shared_data: Path, lmeval_ifeval: Any) -> None:
     from hyoka.metrics.ifeval import InstructionDoc
 
     cases = load_cases(shared_data)
-    assert len(cases) >= 700
+    assert len(cases) >= 1000
     compared = mismatches = 0
     problems = []
     for doc, response in cases:
