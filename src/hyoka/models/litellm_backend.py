@@ -19,29 +19,21 @@ from __future__ import annotations
 
 import asyncio
 import random
-import re
 from typing import Any, Awaitable, Callable, Mapping
 
-from pydantic import Field, field_validator
+from pydantic import Field
 
 from hyoka.errors import BackendUnavailable, ModelSpecError
 from hyoka.models import retry
 from hyoka.models.args import validate_args
-from hyoka.models.openai_api import ClientArgs, OpenAIArgs, OpenAIBackend, _Transport, parse_api_config, read_api_key
+from hyoka.models.openai_api import ClientArgs, HttpBaseUrl, OpenAIArgs, OpenAIBackend, _Transport, parse_api_config, read_api_key
 from hyoka.models.retry import AdaptiveLimiter, PermanentError, TransientError
 
 
 class LiteLLMArgs(ClientArgs):
     """The `openai:` client arguments; `base_url` only for self-hosted or Azure endpoints."""
 
-    base_url: str | None = Field(default=None, description="endpoint root (Azure, an OpenAI-compatible server); default: litellm's")
-
-    @field_validator("base_url")
-    @classmethod
-    def _http(cls, value: str | None) -> str | None:
-        if value is not None and not re.match(r"https?://", value):
-            raise ValueError("must start with http:// or https://")
-        return value
+    base_url: HttpBaseUrl | None = Field(default=None, description="endpoint root (Azure, an OpenAI-compatible server); default: litellm's")
 
 
 class LiteLLMBackend(OpenAIBackend):

@@ -22,10 +22,10 @@ import random
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Awaitable, Callable, Literal, Mapping, Sequence
+from typing import Annotated, Any, Awaitable, Callable, Literal, Mapping, Sequence
 from urllib.parse import urlsplit, urlunsplit
 
-from pydantic import Field, field_validator
+from pydantic import AfterValidator, Field
 
 from hyoka.errors import BackendUnavailable, ModelSpecError
 from hyoka.models import retry
@@ -108,19 +108,22 @@ class ClientArgs(BackendArgs):
         return {k: getattr(self, k) for k in self.model_fields_set if k in ClientArgs.model_fields}
 
 
+def _http_url(value: str) -> str:
+    if not re.match(r"https?://", value):
+        raise ValueError("must start with http:// or https://")
+    return value
+
+
+#: an endpoint root given in --model-args (openai:, litellm:)
+HttpBaseUrl = Annotated[str, AfterValidator(_http_url)]
+
+
 class OpenAIArgs(ClientArgs):
     preset: Literal["openai", "together", "groq", "deepseek", "openrouter", "deepinfra", "vllm", "llamacpp", "generic"] | None = Field(
         default=None, description="provider defaults (URL, key variable, API, limits); default: openai, or generic with base_url"
     )
-    base_url: str | None = Field(default=None, description="endpoint root, e.g. http://127.0.0.1:8000/v1")
+    base_url: HttpBaseUrl | None = Field(default=None, description="endpoint root, e.g. http://127.0.0.1:8000/v1")
     score_model: str | None = Field(default=None, description="model name for loglikelihood requests (default: the model)")
-
-    @field_validator("base_url")
-    @classmethod
-    def _http(cls, value: str | None) -> str | None:
-        if value is not None and not re.match(r"https?://", value):
-            raise ValueError("must start with http:// or https://")
-        return value
 
 
 @dataclass(frozen=True)
