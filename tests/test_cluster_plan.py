@@ -120,7 +120,9 @@ def test_long_task_is_split_into_document_ranges(tmp_path: Path, shared_data: Pa
     first = json.loads((tmp_path / "run" / "jobs" / f"{plan['jobs'][0]['name']}.json").read_text())
     assert first["docs"] == [0, 15] and first["prime"] == 0
     argv = spec["argv"]
-    assert argv[argv.index("--limit") + 1] == "30" and argv[argv.index("--tasks") + 1] == "demo_ja"
+    # the job's own range with document 14 before it, as `hyoka run --docs` (no --limit needed)
+    assert argv[argv.index("--docs") + 1] == "14:30" and "--limit" not in argv
+    assert argv[argv.index("--tasks") + 1] == "demo_ja"
     assert argv[argv.index("--output") + 1] == str(tmp_path / "run" / "jobs" / plan["jobs"][1]["name"] / "results")
 
 

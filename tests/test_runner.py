@@ -179,3 +179,30 @@ def test_output_problems_are_one_line_and_leave_no_temporary_files(task_dir: Pat
     assert len(err) == 1 and "metrics.json: cannot write it" in err[0] and "rerunning" in err[0]
     assert (out / "samples_tiny_gen.jsonl").is_file()
     assert not [p.name for p in out.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_a_document_range_gives_those_documents_as_the_full_run_does(
+    task_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # few-shot examples drawn per document (seeded by its id): a range must not change any draw
+    base = (task_dir / "tiny_gen.yaml").read_text(encoding="utf-8")
+    test_split = next(line for line in base.splitlines() if line.startswith("    test: "))
+    (task_dir / "tiny_gen_shots.yaml").write_text(
+        base.replace("name: tiny_gen\n", "name: tiny_gen_shots\n").replace(test_split, test_split + "\n" + test_split.replace("test:", "train:"))
+        + "fewshot: {num: 2, split: train, sampler: random, seed: 7}\n",
+        encoding="utf-8",
+    )
+    assert _run(task_dir, tmp_path / "full", "--no-cache", tasks="tiny_gen_shots", model_args="echo=true") == 0
+    assert _run(task_dir, tmp_path / "part", "--no-cache", "--docs", "1:3", tasks="tiny_gen_shots", model_args="echo=true") == 0
+    full = [json.loads(line) for line in (tmp_path / "full" / "samples_tiny_gen_shots.jsonl").read_text().splitlines()]
+    part = [json.loads(line) for line in (tmp_path / "part" / "samples_tiny_gen_shots.jsonl").read_text().splitlines()]
+    assert [r["doc_id"] for r in part] == [1, 2]
+    assert [r["prompt"] for r in part] == [r["prompt"] for r in full[1:3]]
+    assert len({r["prompt"] for r in full}) == 4  # the prompts differ, so equality above means something
+    assert _json(tmp_path / "part" / "summary.json")["docs"] == [1, 3]
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exit_:
+        _run(task_dir, tmp_path / "bad", "--docs", "3:1")
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].endswith("argument --docs: '3:1': write START:END with 0 <= START < END, e.g. 100:200"), err

@@ -74,6 +74,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         tasks=task_names,
         output=Path(args.output) if args.output else default_output,
         limit=args.limit,
+        docs=args.docs,
         prompt=PromptOptions(num_fewshot=args.num_fewshot, system_prompt=resolved.system_prompt, fewshot_style=args.fewshot_style),
         use_chat_template=use_chat,
         gen_overrides=resolved.gen_overrides,
@@ -85,7 +86,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     )
     # every task, its prompts and the output folder are checked before the model loads
     preflight_run(
-        registry, task_names, limit=options.limit, prompt=options.prompt,
+        registry, task_names, limit=options.limit, prompt=options.prompt, docs=options.docs,
         gen_overrides=options.gen_overrides, output=options.output,
     )
     judge = judging.parse_judge_spec(args.judge, args.judge_args) if args.judge else None  # judged tasks (docs/judge.md)
@@ -234,6 +235,16 @@ def _log_to_wandb(run_dir: Path, target: str | None) -> None:
         log_run_to_wandb(run_dir, target)
 
 
+def doc_range(text: str) -> tuple[int, int]:
+    """--docs START:END, parsed where the task layer defines it (imported only when used)."""
+    from hyoka.tasks.task import parse_doc_range
+
+    try:
+        return parse_doc_range(str(text))  # str: from --config, YAML reads 100:200 as a number
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="hyoka", description="Evaluate LLMs on Japanese and English benchmarks.")
     parser.add_argument("--version", action="version", version=f"hyoka {_version()}")
@@ -246,6 +257,10 @@ def build_parser() -> argparse.ArgumentParser:
     # a suite is a group (jaster: category scores and AVG); --suite is the name people look for
     targets.add_argument("--suite", dest="tasks", help="a suite such as jaster (same as --tasks SUITE)")
     run.add_argument("--limit", type=int, help="first N documents of each task")
+    run.add_argument(
+        "--docs", type=doc_range, metavar="START:END",
+        help="only documents START..END-1 of each task (0-based; prompts as in the full run)",
+    )
     run.add_argument("--output", help="run directory (default results/BACKEND/MODEL)")
     run.add_argument("--num-fewshot", type=int, help="few-shot examples, 0 or more (default: each task's own)")
     run.add_argument("--fewshot-style", choices=["inline", "turns"], help="examples in one prompt, or as chat turns")

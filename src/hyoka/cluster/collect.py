@@ -104,7 +104,7 @@ def merge_summaries(plan: RunPlan, summaries: dict[str, dict[str, Any]], samples
         merged = dict(entries[0])
         if len(entries) > 1:  # a split task; execution and tokens include the primers' work
             merged["samples"] = samples[task]
-            merged["limit"] = plan.limit  # each range ran with --limit at its own end
+            merged["limit"] = plan.limit  # each range ran with --docs
             merged["execution"] = _sum_execution([e["execution"] for e in entries])
             merged["tokens"] = _sum_execution([e.get("tokens") or {} for e in entries])
         tasks[task] = merged

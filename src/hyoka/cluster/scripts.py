@@ -41,13 +41,19 @@ def shard_dir(run_dir: Path, name: str) -> Path:
     return job_folder(run_dir, name) / "cache"
 
 
+def _prime(job: JobPlan) -> int:
+    """Documents run before a range's first one (hyoka.cluster.worker explains why)."""
+    return 1 if job.doc_range is not None and job.doc_range[0] > 0 else 0
+
+
 def run_argv(plan: RunPlan, job: JobPlan, run_dir: Path) -> list[str]:
-    """The `hyoka run` arguments of one job (a split task runs up to its range's end)."""
+    """The `hyoka run` arguments of one job (a split task's job: its range, primer first, as --docs)."""
     argv = ["run", plan.model, "--tasks", ",".join(job.tasks)]
     rng = job.doc_range
-    limit = rng[1] if rng is not None else plan.limit
-    if limit is not None:
-        argv += ["--limit", str(limit)]
+    if rng is not None:
+        argv += ["--docs", f"{rng[0] - _prime(job)}:{rng[1]}"]
+    elif plan.limit is not None:
+        argv += ["--limit", str(plan.limit)]
     if plan.model_args:
         argv += ["--model-args", plan.model_args]
     for folder in plan.include_paths:
@@ -59,9 +65,10 @@ def run_argv(plan: RunPlan, job: JobPlan, run_dir: Path) -> list[str]:
 def job_spec(plan: RunPlan, job: JobPlan, run_dir: Path) -> dict[str, Any]:
     """`docs`: the range a split task's job evaluates; `prime`: documents before it run
     first (their rows are left out by collect), see hyoka.cluster.worker."""
-    rng = job.doc_range
-    prime = 1 if rng is not None and rng[0] > 0 else 0
-    return {"name": job.name, "run_dir": str(run_dir), "argv": run_argv(plan, job, run_dir), "docs": rng, "prime": prime}
+    return {
+        "name": job.name, "run_dir": str(run_dir), "argv": run_argv(plan, job, run_dir),
+        "docs": job.doc_range, "prime": _prime(job),
+    }
 
 
 def _slurm_directives(job: JobPlan, node: NodeKind, profile: ClusterProfile, log: Path, run_name: str) -> list[str]:

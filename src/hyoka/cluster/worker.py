@@ -3,8 +3,9 @@
     python -m hyoka.cluster.worker RUN/jobs/NAME.json
 
 The job spec holds the `hyoka run` arguments. A job that evaluates documents [start, end)
-of a split task runs the task up to `end` with the documents before `start` left out, so
-each document gets exactly the prompt (few-shot draw, doc_id) a single-machine run gives it.
+of a split task runs `hyoka run --docs START:END`, so each document gets exactly the prompt
+(few-shot draw, doc_id) a single-machine run gives it (the spec's `docs` and `prime` tell
+`hyoka collect` which rows are the job's own).
 
 It also runs the `prime` documents just before `start` first. A backend that reuses the
 previous request's KV cache (llama.cpp's prefix reuse) computes a request slightly
@@ -23,31 +24,13 @@ import socket
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 from hyoka.results.run_dir import write_json
 
 
-def restrict_documents(start: int, end: int) -> None:
-    """Evaluate only documents [start, end) of every task this process builds samples for.
-
-    `hyoka run` has no document-range option yet, so the samples a task builds (for the
-    first `end` documents: the job passes --limit END) are sliced here; doc ids, few-shot
-    draws and prompts are those of the full run.
-    """
-    from hyoka.tasks.task import LoadedTask
-
-    original = LoadedTask.build_samples
-
-    def build_range(self: LoadedTask, *, limit: int | None, options: Any) -> list[Any]:
-        return [s for s in original(self, limit=limit, options=options) if start <= s.doc_id < end]
-
-    LoadedTask.build_samples = build_range  # type: ignore[method-assign]
-
-
 def _hyoka_command_line(argv: list[str]) -> int:
-    """`hyoka ARGV` in this process (where the document range applies), as `python -m hyoka.cli`
-    runs it: the worker depends on the command line, not on the CLI module's code."""
+    """`hyoka ARGV` in this process, as `python -m hyoka.cli` runs it: the worker depends on
+    the command line, not on the CLI module's code."""
     saved = sys.argv
     sys.argv = ["hyoka", *argv]
     try:
@@ -70,9 +53,6 @@ def main(argv: list[str] | None = None) -> int:
     state_file.parent.mkdir(parents=True, exist_ok=True)
     state = {"state": "running", "host": socket.gethostname(), "started": time.time()}
     write_json(state_file, state)
-    if spec.get("docs"):
-        start, end = spec["docs"]
-        restrict_documents(max(0, start - int(spec.get("prime", 0))), end)
     rc = _hyoka_command_line(spec["argv"])
     write_json(state_file, {**state, "state": "finished" if rc == 0 else "failed", "rc": rc, "ended": time.time()})
     return rc

@@ -57,6 +57,8 @@ def _coerce(path: Path, key: str, action: argparse.Action, value: Any) -> Any:
         return None
     try:
         value = action.type(value) if callable(action.type) else str(value)
+    except argparse.ArgumentTypeError as exc:  # a type that explains itself (--docs)
+        raise HyokaError(f"{path}: {key}: {exc}") from None
     except (TypeError, ValueError):
         raise HyokaError(f"{path}: {key}: expected {getattr(action.type, '__name__', 'a value')}, got {value!r}") from None
     if action.choices is not None and value not in action.choices:

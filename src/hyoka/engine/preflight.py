@@ -51,6 +51,7 @@ def preflight_run(
     *,
     limit: int | None,
     prompt: PromptOptions,
+    docs: tuple[int, int] | None = None,
     gen_overrides: dict[str, Any],
     output: Path,
 ) -> RunPlan:
@@ -72,7 +73,7 @@ def preflight_run(
         _check_generation(spec.config, gen_overrides)
         # reads the data and renders every prompt the run will send: hooks, templates,
         # few-shot options fail here, naming the task and the document
-        load_task(spec.config).build_samples(limit=limit, options=prompt)
+        load_task(spec.config).build_samples(limit=limit, options=prompt, docs=docs)
     check_output_dir(output)
     return RunPlan(tasks)
 

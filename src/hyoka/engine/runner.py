@@ -45,6 +45,8 @@ class RunOptions:
     tasks: list[str]
     output: Path
     limit: int | None = None
+    #: --docs START:END: only the documents with ids in [START, END) (a cluster job's range)
+    docs: tuple[int, int] | None = None
     prompt: PromptOptions = field(default_factory=PromptOptions)
     use_chat_template: bool = False
     gen_overrides: dict[str, Any] = field(default_factory=dict)
@@ -123,7 +125,7 @@ def plan_task(config: TaskConfig, backend: Backend, options: RunOptions) -> Task
     )
     scorer = TaskScorer(config)
     loaded = load_task(config)
-    samples = loaded.build_samples(limit=options.limit, options=options.prompt)
+    samples = loaded.build_samples(limit=options.limit, options=options.prompt, docs=options.docs)
     prompts = [backend.render(s.messages, use_chat_template=options.use_chat_template) for s in samples]
     pending = [requests.for_sample(s, p) for s, p in zip(samples, prompts)]
     return TaskPlan(config, loaded, requests, scorer, samples, prompts, pending)
@@ -163,6 +165,7 @@ def _provenance(plan: TaskPlan, options: RunOptions, stats: ExecutionStats, resp
         "generation": {**plan.requests.params.as_dict(), "n": plan.requests.n} if config.formulation == "generate" else None,
         # run settings per task: a later run into the same folder may differ
         "limit": options.limit,
+        **({"docs": list(options.docs)} if options.docs else {}),
         "chat_template_applied": options.use_chat_template,
         "system_prompt": options.prompt.system_prompt,
         "samples": len(plan.samples),
@@ -227,6 +230,7 @@ def _summary(
         "chat_template_applied": options.use_chat_template,
         "system_prompt": options.prompt.system_prompt,
         "limit": options.limit,
+        **({"docs": list(options.docs)} if options.docs else {}),
         "generation_overrides": options.gen_overrides,
         "repeats": options.repeats,
         "unsafe_exec": options.unsafe_exec,

@@ -37,6 +37,18 @@ class PromptOptions:
     fewshot_style: str | None = None  # "inline" | "turns"; None: the task's own
 
 
+def parse_doc_range(text: str) -> tuple[int, int]:
+    """`START:END` (documents START to END-1 of each task, 0-based) for `hyoka run --docs`."""
+    start, colon, end = text.partition(":")
+    try:
+        first, stop = int(start), int(end)
+    except ValueError:
+        first = stop = -1
+    if not colon or first < 0 or stop <= first:
+        raise ValueError(f"{text!r}: write START:END with 0 <= START < END, e.g. 100:200")
+    return first, stop
+
+
 @dataclass
 class LoadedTask:
     config: TaskConfig
@@ -48,9 +60,15 @@ class LoadedTask:
     def name(self) -> str:
         return self.config.name
 
-    def build_samples(self, *, limit: int | None, options: PromptOptions) -> list[Sample]:
-        docs = self.eval_docs if limit is None else self.eval_docs[:limit]
-        return [self._sample(i, doc, options) for i, doc in enumerate(docs)]
+    def build_samples(
+        self, *, limit: int | None, options: PromptOptions, docs: tuple[int, int] | None = None
+    ) -> list[Sample]:
+        """The first `limit` documents, or of those the ones with ids in [start, end) of `docs`;
+        a document's id, few-shot draw and prompt do not depend on which others are built."""
+        ids = range(len(self.eval_docs) if limit is None else min(limit, len(self.eval_docs)))
+        if docs is not None:
+            ids = ids[docs[0] : docs[1]]
+        return [self._sample(i, self.eval_docs[i], options) for i in ids]
 
     # -- per document -------------------------------------------------------------------
 
