@@ -190,6 +190,13 @@ class SuiteScore(StrictModel):
     scale: float = Field(default=1.0, gt=0, description="multiplier onto 0..1 (BLEU 0-100: 0.01)")
 
 
+class SuiteMTBench(StrictModel):
+    """An MT-Bench member of a suite (run by hyoka.mtbench, judged by the run's --judge)."""
+
+    lang: Literal["ja", "en"] = Field(description="which MT-Bench: ja (Japanese) or en")
+    judge_prompts: str | None = Field(default=None, description="judge prompt variant: ja, en or en-ja (Swallow's); default the bench's own")
+
+
 class GroupConfig(StrictModel):
     """A named set of tasks (or other groups) with aggregate scores.
 
@@ -210,3 +217,6 @@ class GroupConfig(StrictModel):
     scores: dict[str, SuiteScore] | None = None
     #: members run once such a task or group exists in hyoka; until then named as skipped
     optional_tasks: list[str] = Field(default_factory=list)
+    #: MT-Bench members (member name → bench language), run by `hyoka mtbench`'s runner when
+    #: the run has a judge (--judge), else named as skipped; scores name them as `source`
+    mtbench: dict[str, SuiteMTBench] = Field(default_factory=dict)
