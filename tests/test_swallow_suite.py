@@ -189,3 +189,32 @@ def test_gemma_swallow_ja_offline_on_the_real_data(
     assert agg["suite"]["scores"]["jemhopqa"]["value"] is not None
     assert agg["suite"]["scores"]["jmmlu"]["value"] is not None
     assert agg["suite"]["overall"] is not None and agg["suite"]["complete"] is False
+
+
+def test_swallow_ja_mt_bench_member_reads_swallows_judge_prompts_before_the_model(
+    tmp_path: Path, shared_data: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With a judge, swallow_ja's MT-Bench member is planned with Swallow's en-ja judge prompts
+    and gpt-4o references, read from the mirror before any model loads; its run settings come
+    from the run (system prompt, limit, max_tokens), its temperatures from MT-Bench's table."""
+    from hyoka.engine.runner import RunOptions
+    from hyoka.mtbench.suite_members import prepare_members
+    from hyoka.tasks import suite as suites
+    from hyoka.tasks.registry import load_registry
+
+    registry = load_registry()
+    plan = suites.plan_suite(registry, registry.groups["swallow_ja"], judge=True)
+    gen, system, _ = suites.apply_settings(plan, gen={}, system_prompt=None, chat=False)
+    run = RunOptions(tasks=plan.tasks, output=tmp_path / "run", limit=3, prompt=PromptOptions(system_prompt=system), gen_overrides=gen)
+    [member] = prepare_members(plan, run, "mock:")
+    assert member.name == "mt_bench_ja" and member.options.output == tmp_path / "run" / "mt_bench_ja"
+    assert member.prepared.prompts.variant == "en-ja" and member.prepared.reference_name == "gpt-4o-2024-08-06"
+    assert [q.question_id for q in member.prepared.questions] == [1, 2, 3]
+    assert member.options.system_prompt == SYSTEM and member.options.max_tokens == 2048
+    assert member.options.temperatures["writing"] == 0.7 and member.options.temperatures["math"] == 0.0
+    assert "mt_bench_ja" not in plan.skipped
+    # the member's data not here: skipped with the reason, like any member
+    plan = suites.plan_suite(registry, registry.groups["swallow_ja"], judge=True)
+    monkeypatch.setenv("HYOKA_DATA_DIR", str(tmp_path / "empty"))
+    assert prepare_members(plan, run, "mock:") == [] and plan.mtbench == {}
+    assert plan.skipped["mt_bench_ja"].startswith("task 'japanese_mt_bench': offline and question_full.jsonl is not in ")
