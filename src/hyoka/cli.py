@@ -63,7 +63,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     from hyoka.tasks import suite as suites
 
     suite_config = suites.find_suite(registry, task_names)
-    plan = suites.plan_suite(registry, suite_config, unsafe_exec=args.unsafe_exec, judge=judge is not None) if suite_config is not None else None
+    plan = (
+        suites.plan_suite(registry, suite_config, unsafe_exec=args.unsafe_exec, judge=judge is not None)
+        if suite_config is not None else None
+    )  # fmt: skip
     use_chat = bool(args.chat)
     if plan is not None:
         resolved.gen_overrides, resolved.system_prompt, use_chat = suites.apply_settings(
@@ -112,7 +115,9 @@ def cmd_run(args: argparse.Namespace) -> int:
                 judge, judge_backend, cache, show_progress=not args.quiet, unsafe_exec=options.unsafe_exec
             )
         outcome = run_evaluation(registry, backend, cache, options, context)
-        benches = suite_members.run_members(members, backend, judge_backend, judge, cache, use_chat_template=options.use_chat_template)
+        benches = suite_members.run_members(  # a suite's MT-Bench members, into their folders
+            members, backend, judge_backend, judge, cache, use_chat_template=options.use_chat_template
+        )
     finally:
         judging.close_all(backend, judge_backend)
         cache.close()

@@ -37,7 +37,9 @@ class Member:
     prepared: Prepared
 
 
-def member_options(name: str, lang: str, judge_prompts: str | None, run: RunOptions, plan: SuitePlan, judge_spec: str) -> MTBenchOptions:
+def member_options(
+    name: str, lang: str, judge_prompts: str | None, run: RunOptions, plan: SuitePlan, judge_spec: str
+) -> MTBenchOptions:
     """The MT-Bench options of one member, from the run's resolved settings."""
     gen = run.gen_overrides
     temperatures = dict(TEMPERATURE_PRESETS["fastchat"])
