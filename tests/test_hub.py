@@ -216,3 +216,20 @@ def test_pinned_revision_is_fetched_and_the_checksum_read_is_in_the_provenance(
     assert not any(OTHER_REV in r for r in hub.requests)
     metrics = json.loads((tmp_path / "first" / "metrics.json").read_text())
     assert metrics["tasks"]["hub_task"]["metrics"]["exact_match"]["value"] == pytest.approx(0.5)  # 東京 right, 2 wrong
+
+
+def test_hub_url_must_match_the_datasets_source_and_revision(tmp_path: Path) -> None:
+    from hyoka.tasks.registry import validate_file
+
+    task = tmp_path / "t.yaml"
+    task.write_text(
+        "name: t\nlanguage: ja\nformulation: generate\n"
+        f"dataset:\n  source: hf:org/data\n  revision: {REV}\n  format: parquet\n  eval_split: test\n  splits:\n    test:\n"
+        "      mirror_path: hf/org/data/test.parquet\n"
+        f"      url: hf://datasets/org/data@{OTHER_REV}/test.parquet\n"
+        "prompt: {doc_to_text: '{{ q }}', doc_to_target: '{{ a }}'}\n",
+        encoding="utf-8",
+    )
+    _, problems = validate_file(task)
+    assert len(problems) == 1
+    assert f"splits.test.url hf://datasets/org/data@{OTHER_REV}/test.parquet is not at source hf:org/data revision {REV}" in str(problems[0])

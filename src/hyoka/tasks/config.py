@@ -41,6 +41,18 @@ class DatasetConfig(StrictModel):
             raise ValueError(f"eval_split '{self.eval_split}' is not one of splits {sorted(self.splits)}")
         return self
 
+    @model_validator(mode="after")
+    def _one_hub_pin(self) -> "DatasetConfig":
+        # `source: hf:REPO` with `revision: COMMIT` and hub urls: one repository, one commit, so
+        # the revision the summary records is the one every file was read at
+        if not (self.source or "").startswith("hf:") or not self.revision:
+            return self
+        pin = f"hf://datasets/{self.source[3:]}@{self.revision}/"
+        for split, file in self.splits.items():
+            if file.url is not None and file.url.startswith("hf://") and not file.url.startswith(pin):
+                raise ValueError(f"splits.{split}.url {file.url} is not at source {self.source} revision {self.revision}")
+        return self
+
 
 class FewshotConfig(StrictModel):
     num: int = Field(default=0, ge=0)
