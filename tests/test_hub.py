@@ -172,3 +172,64 @@ def test_task_file_with_an_unpinned_hub_url_fails_validation_at_its_line(tmp_pat
         f"{task}:10: dataset.splits.test.url: revision 'main' is not a commit; pin "
         "hf://datasets/ORG/NAME@COMMIT/PATH (COMMIT: the 40-hex commit the file is pinned to)"
     ]
+
+
+def test_pinned_revision_is_fetched_and_the_checksum_read_is_in_the_provenance(
+    hub: FakeHub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A task pinned to a commit without a known sha256 (as mmlu_prox_ja): hyoka asks the hub
+    for resolve/COMMIT/PATH, and the run's summary records the sha256 of the file it read and
+    the pin, for the download and for the later run that reads the cached copy."""
+    import hashlib
+    import subprocess
+
+    from conftest import hyoka_cmd
+
+    data = parquet_bytes(ROWS)
+    hub.add("org/data", REV, "ja/test-00000-of-00001.parquet", data)
+    hub.add("org/data", OTHER_REV, "ja/test-00000-of-00001.parquet", parquet_bytes(ROWS[:1]))  # another commit, other bytes
+    url = f"hf://datasets/org/data@{REV}/ja/test-00000-of-00001.parquet"
+    tasks = tmp_path / "tasks"
+    tasks.mkdir()
+    (tasks / "hub_task.yaml").write_text(
+        "name: hub_task\nlanguage: ja\nformulation: generate\n"
+        f"dataset:\n  source: hf:org/data\n  revision: {REV}\n  format: parquet\n  eval_split: test\n"
+        f"  splits:\n    test: {{mirror_path: hf/org/data/ja/test.parquet, url: '{url}'}}\n"
+        "prompt: {doc_to_text: '{{ question }}', doc_to_target: '{{ answer }}'}\n"
+        "metrics: [{name: exact_match}]\n",
+        encoding="utf-8",
+    )
+    for run in ("first", "second"):
+        done = subprocess.run(
+            hyoka_cmd("run", "mock:", "--model-args", "reply=東京", "--tasks", "hub_task", "--include-path", str(tasks),
+                      "--output", str(tmp_path / run), "--quiet"),
+            capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr[-2000:]
+        files = json.loads((tmp_path / run / "summary.json").read_text())["tasks"]["hub_task"]["dataset"]["files"]
+        assert files["test"]["sha256"] == hashlib.sha256(data).hexdigest()
+        assert files["test"]["url"] == url
+        # the file is fetched once, while the run is checked, and read from the download cache
+        assert files["test"]["origin"] == f"mirror:{Path(__import__('os').environ['HYOKA_CACHE_DIR']) / 'data'}"
+        gets = [r for r in hub.requests if r.startswith("GET /datasets/")]
+        assert gets == [f"GET /datasets/org/data/resolve/{REV}/ja/test-00000-of-00001.parquet"]
+    assert not any(OTHER_REV in r for r in hub.requests)
+    metrics = json.loads((tmp_path / "first" / "metrics.json").read_text())
+    assert metrics["tasks"]["hub_task"]["metrics"]["exact_match"]["value"] == pytest.approx(0.5)  # 東京 right, 2 wrong
+
+
+def test_hub_url_must_match_the_datasets_source_and_revision(tmp_path: Path) -> None:
+    from hyoka.tasks.registry import validate_file
+
+    task = tmp_path / "t.yaml"
+    task.write_text(
+        "name: t\nlanguage: ja\nformulation: generate\n"
+        f"dataset:\n  source: hf:org/data\n  revision: {REV}\n  format: parquet\n  eval_split: test\n  splits:\n    test:\n"
+        "      mirror_path: hf/org/data/test.parquet\n"
+        f"      url: hf://datasets/org/data@{OTHER_REV}/test.parquet\n"
+        "prompt: {doc_to_text: '{{ q }}', doc_to_target: '{{ a }}'}\n",
+        encoding="utf-8",
+    )
+    _, problems = validate_file(task)
+    assert len(problems) == 1
+    assert f"splits.test.url hf://datasets/org/data@{OTHER_REV}/test.parquet is not at source hf:org/data revision {REV}" in str(problems[0])

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from hyoka.errors import TaskConfigError
+from hyoka.errors import DatasetError, TaskConfigError
 from hyoka.metrics import get_metric
 from hyoka.metrics.base import ScoreInput, ScoringContext
 from hyoka.text.answer_span import answer_span
@@ -152,11 +152,16 @@ def test_open_qa_metrics_strict_and_quasi() -> None:
         build_extractor([{"name": "answer_span", "mode": "loose"}])
 
 
-def test_comet_without_a_model_is_a_clear_error() -> None:
-    with pytest.raises(TaskConfigError, match=r"point it to a COMET checkpoint with `\{name: comet, model: PATH\}`"):
+def test_comet_settings_are_one_line_errors(tmp_path: Path) -> None:
+    with pytest.raises(TaskConfigError, match=r"point it to a COMET checkpoint with `\{name: comet, model: PATH, source: FIELD\}`"):
         get_metric("comet")
-    with pytest.raises(TaskConfigError, match="need each document's source sentence"):
-        get_metric("comet", model="/models/wmt22-comet-da")
+    with pytest.raises(TaskConfigError, match=r"add `source: FIELD`, the document field with the source sentence \(wmt20_en_ja: en"):
+        get_metric("comet", model="/models/wmt22-comet-da/checkpoints/model.ckpt")
+    with pytest.raises(TaskConfigError, match="model /nonexistent/model.ckpt is not a file"):
+        get_metric("comet", model="/nonexistent/model.ckpt", source="en").check(ScoringContext())
+    metric = get_metric("comet", model=str(tmp_path / "model.ckpt"), source="ja")
+    with pytest.raises(DatasetError, match=r"^metric 'comet': document 3 of task 't' has no field 'ja' \(fields: en\); fix the metric's source:$"):
+        metric.triples([ScoreInput("t", 3, {"en": "Hello."}, "", ["こんにちは。"], ["こんにちは。"], ["こんにちは。"])])
 
 
 def test_span_metrics_read_the_raw_answer_not_the_extracted_one() -> None:

@@ -48,7 +48,13 @@ def registry() -> Registry:
 
 
 def loaded(name: str) -> LoadedTask:
-    return load_task(registry().tasks[name].config)
+    """The task's data as read from the mirror. The fixture rows stand in for the upstream hub
+    files, so the sha256 a task pins (hellaswag, mmlu_pro) is left out: only here, for them."""
+    config = registry().tasks[name].config
+    if name in HUB_TASKS:
+        splits = {s: f.model_copy(update={"sha256": None}) for s, f in config.dataset.splits.items()}
+        config = config.model_copy(update={"dataset": config.dataset.model_copy(update={"splits": splits})})
+    return load_task(config)
 
 
 def score(name: str, outputs: list[str]) -> list[dict[str, float]]:
@@ -134,6 +140,49 @@ def test_wmt20_prompts_extraction_and_bleu(hub_mirror: Path) -> None:
     assert perfect["bleu"] == pytest.approx(100.0) and perfect["chrf"] == pytest.approx(100.0)
     assert score("wmt20_en_ja", ["今日は天気が良かったので、公園を散歩した。"])[0]["bleu"] == 0.0
     assert score("wmt20_ja_en", ["English: The weather was nice today, so I took a walk in the park."])[0]["bleu"] == pytest.approx(100.0)
+
+
+class StandInComet:
+    """A STAND-IN for a COMET model, whose weights are not available to the tests: it has
+    unbabel-comet's `predict(samples, batch_size, gpus) -> .scores` interface, records the
+    (src, mt, ref) triples it is given, and scores 0.9 for a translation equal to the
+    reference, 0.1 otherwise, so the expected values are known by hand. Not a COMET score."""
+
+    def __init__(self) -> None:
+        self.received: list[dict[str, str]] = []
+
+    def predict(self, samples: list[dict[str, str]], batch_size: int, gpus: int) -> object:
+        self.received += samples
+        return type("Prediction", (), {"scores": [0.9 if s["mt"] == s["ref"] else 0.1 for s in samples]})()
+
+
+def test_comet_receives_source_hypothesis_reference(hub_mirror: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """wmt20_en_ja with `{name: comet, model: PATH, source: en}`: the metric gets the English
+    source from each document, the extracted translation and the Japanese reference."""
+    from hyoka.metrics import comet
+    from hyoka.tasks.config import MetricSpec
+
+    import_or_require("MeCab", "pip install mecab-python3 ipadic")
+    checkpoint = tmp_path / "model.ckpt"
+    checkpoint.write_bytes(b"stand-in")
+    stand_in = StandInComet()
+    monkeypatch.setattr(comet, "load_comet_model", lambda model: stand_in if model == str(checkpoint) else None)
+    task = loaded("wmt20_en_ja")
+    config = task.config.model_copy(
+        update={"metrics": [*task.config.metrics, MetricSpec(name="comet", model=str(checkpoint), source="en")]}
+    )
+    samples = task.build_samples(limit=2, options=PromptOptions())
+    right = f"翻訳します。\n日本語: {samples[0].references[0]}"
+    outputs = [right, "日本語: 違う訳"]
+    docs = [DocResults(s, render_plain(s.messages), [GenerateResult.from_output(o)]) for s, o in zip(samples, outputs)]
+    outcome = score_task(config, docs)
+    assert stand_in.received == [
+        {"src": samples[0].doc["en"], "mt": samples[0].references[0], "ref": samples[0].references[0]},
+        {"src": samples[1].doc["en"], "mt": "違う訳", "ref": samples[1].references[0]},
+    ]
+    assert stand_in.received[0]["src"] == "The weather was nice today, so I took a walk in the park."
+    assert [r.metrics["comet"] for r in outcome.records] == [pytest.approx(0.9), pytest.approx(0.1)]
+    assert outcome.task_result().metrics["comet"].value == pytest.approx(0.5)
 
 
 def test_jemhopqa_real_data_six_metrics(shared_data: Path) -> None:

@@ -57,18 +57,22 @@ def cmd_run(args: argparse.Namespace) -> int:
     task_names = [t.strip() for t in args.tasks.split(",") if t.strip()]
     if not task_names:
         raise HyokaError("--tasks: give at least one task or group (see `hyoka tasks`)")
+    judge = judging.parse_judge_spec(args.judge, args.judge_args) if args.judge else None  # judged tasks (docs/judge.md)
     # --- suites (hyoka.tasks.suite): suite settings under the user's, members without data skipped
+    from hyoka.mtbench import suite_members
     from hyoka.tasks import suite as suites
 
     suite_config = suites.find_suite(registry, task_names)
-    plan = suites.plan_suite(registry, suite_config, unsafe_exec=args.unsafe_exec) if suite_config is not None else None
+    plan = (
+        suites.plan_suite(registry, suite_config, unsafe_exec=args.unsafe_exec, judge=judge is not None)
+        if suite_config is not None else None
+    )  # fmt: skip
     use_chat = bool(args.chat)
     if plan is not None:
         resolved.gen_overrides, resolved.system_prompt, use_chat = suites.apply_settings(
             plan, gen=resolved.gen_overrides, system_prompt=resolved.system_prompt, chat=use_chat
         )
         task_names = plan.tasks
-        suites.report_plan(plan)  # the members skipped, and why, before anything runs
     # --- end suites ---
     options = RunOptions(
         tasks=task_names,
@@ -84,13 +88,18 @@ def cmd_run(args: argparse.Namespace) -> int:
         settings=resolved.summary(),
         unsafe_exec=args.unsafe_exec,
     )
+    # a suite's MT-Bench members (with --judge) read their questions now; then the skipped members are named
+    members = suite_members.prepare_members(plan, options, judge.display) if plan is not None and judge is not None else []
+    if plan is not None:
+        suites.report_plan(plan)  # the members skipped, and why, before anything runs
     # every task, its prompts and the output folder are checked before the model loads
     preflight_run(
         registry, task_names, limit=options.limit, prompt=options.prompt, docs=options.docs,
         gen_overrides=options.gen_overrides, output=options.output,
     )
-    judge = judging.parse_judge_spec(args.judge, args.judge_args) if args.judge else None  # judged tasks (docs/judge.md)
-    judging.check_judge_use(judge, [registry.tasks[t].config for t in registry.resolve(task_names)])
+    configs = [registry.tasks[t].config for t in registry.resolve(task_names)]
+    judging.check_judge_use(judge, configs, other_uses=[m.name for m in members])
+    judged_tasks = judging.judged_tasks(configs)
     cache = NullCache() if args.no_cache else RequestCache(cache_dir() / "requests.sqlite")
     backend = judge_backend = None
     try:
@@ -102,10 +111,14 @@ def cmd_run(args: argparse.Namespace) -> int:
         context = None  # the runner's own, unless a judge joins it
         if judge is not None:
             judge_backend = judging.load_judge_backend(judge, spec, backend, log_dir=options.output)
+        if judge is not None and judged_tasks:  # judged tasks score through the run's ScoringContext
             context = judging.scoring_context(
                 judge, judge_backend, cache, show_progress=not args.quiet, unsafe_exec=options.unsafe_exec
             )
         outcome = run_evaluation(registry, backend, cache, options, context)
+        benches = suite_members.run_members(  # a suite's MT-Bench members, into their folders
+            members, backend, judge_backend, judge, cache, use_chat_template=options.use_chat_template
+        )
     finally:
         judging.close_all(backend, judge_backend)
         cache.close()
@@ -118,11 +131,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     judged = context.judge.judge.stats if context is not None and context.judge is not None else None
     if judged is not None:
         print(f"judge: {judged.requests} requests, {judged.cache_hits} from cache, {judged.model_calls} model calls, {judged.errors} errors")
+    bench_errors = suite_members.print_outcomes(benches)
     print(f"results: {outcome.run_dir}")
     run_config.save_run_config(outcome.run_dir, args)  # run_config.yaml: rerun with --config
     _log_to_wandb(outcome.run_dir, args.wandb)  # --wandb PROJECT[/RUN_NAME] (hyoka.reporting.wandb_log)
     # a judge request the backend gave up on is not cached: exit 1 says "rerun to fill it in"
-    return 1 if s.errors or (judged is not None and judged.errors) else 0
+    return 1 if s.errors or bench_errors or (judged is not None and judged.errors) else 0
 
 
 def cmd_tasks(args: argparse.Namespace) -> int:

@@ -73,7 +73,9 @@ class DataFile(BaseModel):
     def _pinned(self) -> "DataFile":
         if (self.mirror_path is None) == (self.path is None):
             raise ValueError("give either path: (a file beside the task file) or mirror_path: (a file in HYOKA_DATA_DIR)")
-        if self.url is not None and self.sha256 is None:
+        # a hub URL names its commit, which fixes the bytes; its sha256 is pinned when a source
+        # shows it, and otherwise the checksum of the file read is what the run records
+        if self.url is not None and self.sha256 is None and not self.url.startswith("hf://"):
             raise ValueError("a file with a url needs its sha256 (pin what is downloaded)")
         return self
 
@@ -118,8 +120,11 @@ def read_manifest(path: Path) -> dict[str, DataFile]:
 @dataclass(frozen=True)
 class ResolvedFile:
     path: Path
+    #: the checksum of the file as read (verified against the pin when the task has one)
     sha256: str
     origin: str  # "mirror:<dir>", "download:<url>" or "package"
+    #: the pinned upstream URL (e.g. hf://datasets/REPO@COMMIT/PATH), recorded wherever the copy came from
+    url: str | None = None
 
 
 def resolve_file(spec: DataFile, *, task: str, base_dir: Path | None = None) -> ResolvedFile:
@@ -136,7 +141,7 @@ def resolve_file(spec: DataFile, *, task: str, base_dir: Path | None = None) -> 
     for folder in data_dirs():
         path = folder / spec.mirror_path
         if path.is_file():
-            return ResolvedFile(path, _verified(path, spec, task), f"mirror:{folder}")
+            return ResolvedFile(path, _verified(path, spec, task), f"mirror:{folder}", spec.url)
     if spec.url is None:
         raise DataUnavailable(
             f"task '{task}': {spec.mirror_path} not found in {_dirs_text()} and it has no download url; "
@@ -150,9 +155,9 @@ def resolve_file(spec: DataFile, *, task: str, base_dir: Path | None = None) -> 
             hub.parse_hub_url(spec.url, task=task), target, expected_sha256=spec.sha256, task=task,
             mirrors=_dirs_text(), digest=sha256_file,
         )
-        return ResolvedFile(target, spec.sha256 or sha256_file(target), f"download:{spec.url}")
+        return ResolvedFile(target, spec.sha256 or sha256_file(target), f"download:{spec.url}", spec.url)
     download(spec.url, target, expected_sha256=spec.sha256, task=task)
-    return ResolvedFile(target, spec.sha256 or sha256_file(target), f"download:{spec.url}")
+    return ResolvedFile(target, spec.sha256 or sha256_file(target), f"download:{spec.url}", spec.url)
 
 
 def local_path(spec: DataFile, *, base_dir: Path | None = None) -> Path | None:

@@ -1,7 +1,8 @@
 """Dataset files on the Hugging Face hub, pinned to a commit: ``hf://datasets/REPO@REVISION/PATH``.
 
-A task file names a hub file like any other pinned file (a `DataFile` with `url` and
-`sha256`); only the URL's scheme differs::
+A task file names a hub file like any other pinned file (a `DataFile` with `url`, and its
+`sha256` when a source shows it: the commit already fixes the bytes, and the run records the
+checksum of the file it read either way); only the URL's scheme differs::
 
     splits:
       test: {mirror_path: hub/LLaMAX/BenchMAX_Science/ja/test.parquet,
@@ -12,7 +13,7 @@ A task file names a hub file like any other pinned file (a `DataFile` with `url`
 for every source; only when neither holds the file does it call `download_hub_file`, which
 fetches it with `huggingface_hub.hf_hub_download` at the pinned revision (endpoint from
 `HF_ENDPOINT`, token from `HF_TOKEN` for gated repositories; the token is passed to the
-library and never stored by hyoka), checks its sha256 and moves it into the cache.
+library and never stored by hyoka), checks its sha256 (when pinned) and moves it into the cache.
 """
 
 from __future__ import annotations

@@ -157,7 +157,11 @@ def _provenance(plan: TaskPlan, options: RunOptions, stats: ExecutionStats, resp
             "source": config.dataset.source,
             "revision": config.dataset.revision,
             "licence": config.dataset.licence,
-            "files": {s: {"sha256": f.sha256, "origin": f.origin} for s, f in plan.loaded.files.items()},
+            # the checksum of each file as read, and its pin: every sample can be rebuilt from these
+            "files": {
+                s: {"sha256": f.sha256, "origin": f.origin, **({"url": f.url} if f.url else {})}
+                for s, f in plan.loaded.files.items()
+            },
         },
         "formulation": config.formulation,
         "num_fewshot": options.prompt.num_fewshot if options.prompt.num_fewshot is not None else config.fewshot.num,

@@ -77,13 +77,13 @@ def judged_tasks(configs: Sequence[Any]) -> list[str]:
     return [c.name for c in configs if any(m.name == "judge" for m in c.metrics)]
 
 
-def check_judge_use(judge: JudgeSpec | None, configs: Sequence[Any]) -> None:
+def check_judge_use(judge: JudgeSpec | None, configs: Sequence[Any], *, other_uses: Sequence[str] = ()) -> None:
     """Before any model loads: judged tasks need `--judge`, and `--judge` needs a judged task
-    (a judge server would start for nothing)."""
+    or another use (`other_uses`: a suite's MT-Bench members); a judge server would start for nothing."""
     judged = judged_tasks(configs)
     if judge is None and judged:
         raise HyokaError(f"task {judged[0]} uses metric 'judge', which needs a judge model: add --judge BACKEND:NAME (judge settings: --judge-args k=v,...)")
-    if judge is not None and not judged:
+    if judge is not None and not judged and not other_uses:
         raise HyokaError(f"--judge {judge.display}: no task of this run is judged (judged tasks use metric 'judge', e.g. ja_vicuna_qa, rakuda); leave --judge out")
     for config in configs:  # the judge prompt, baseline and reference files: there, intact, usable
         for metric in config.metrics:

@@ -22,8 +22,9 @@ from hyoka.metrics import set_f1 as _set_f1  # noqa: F401  (registration)
 from hyoka.metrics import judge as _judge  # noqa: F401  (registration)
 from hyoka.metrics import ifeval as _ifeval  # noqa: F401  (registration: "ifeval")
 from hyoka.metrics import quasi as _quasi  # noqa: F401  (registration)
-# bleu/chrf and math_verify import sacrebleu / math-verify only when a task uses them
+# bleu/chrf, comet and math_verify import sacrebleu / unbabel-comet / math-verify only when a task uses them
 from hyoka.metrics import bleu as _bleu  # noqa: F401  (registration)
+from hyoka.metrics import comet as _comet  # noqa: F401  (registration; unbabel-comet only when used)
 from hyoka.metrics import math_verify as _math_verify  # noqa: F401  (registration)
 
 __all__ = [

@@ -94,26 +94,3 @@ class Chrf(_SacreMetric):
 
     def __init__(self) -> None:
         super().__init__(tokenize="none")
-
-
-@register_metric("comet")
-class Comet(Metric):
-    """COMET needs a model the user points to (`{name: comet, model: PATH}`), and the source
-    sentences, which per-sample metrics do not receive in this version: until then every
-    use is one clear error, before any model call, instead of a silent gap in the results."""
-
-    name = "comet"
-
-    def __init__(self, *, model: str | None = None) -> None:
-        if not model:
-            raise TaskConfigError(
-                "metric 'comet': point it to a COMET checkpoint with `{name: comet, model: PATH}` "
-                "(e.g. a downloaded Unbabel/wmt22-comet-da; pip install unbabel-comet); BLEU and chrF need none"
-            )
-        raise TaskConfigError(
-            f"metric 'comet' (model {model}): COMET scores need each document's source sentence, which hyoka "
-            "metrics do not receive yet; use bleu and chrf, or score the samples file with comet-score"
-        )
-
-    def sample(self, prediction: str, references: Sequence[str]) -> float:  # pragma: no cover (never built)
-        raise NotImplementedError

@@ -14,16 +14,36 @@ import math
 from pathlib import Path
 from typing import Any
 
-from hyoka.results.run_dir import write_json
+from hyoka.results.run_dir import METRICS_FILE, SUMMARY_FILE, read_json_file, write_json
 
 AGGREGATED_FILE = "aggregated_results.json"
 
 
 def write_aggregated(run_dir: Path, metrics: dict[str, Any], summary: dict[str, Any]) -> Path:
-    """Build aggregated_results.json from a run's metrics and summary dicts, write it, return its path."""
+    """Build aggregated_results.json from a run's metrics and summary dicts (and the metrics of
+    its MT-Bench member folders, when the suite has them), write it, return its path."""
     path = run_dir / AGGREGATED_FILE
-    write_json(path, aggregate_results(metrics, summary))
+    write_json(path, aggregate_results(with_mtbench_members(run_dir, metrics, summary), summary))
     return path
+
+
+def rewrite_aggregated(run_dir: Path) -> Path:
+    """aggregated_results.json again from the files in the run folder (after its MT-Bench members ran)."""
+    return write_aggregated(run_dir, read_json_file(run_dir / METRICS_FILE), read_json_file(run_dir / SUMMARY_FILE))
+
+
+def with_mtbench_members(run_dir: Path, metrics: dict[str, Any], summary: dict[str, Any]) -> dict[str, Any]:
+    """`metrics` plus one task entry per MT-Bench member of the suite, read from the member's
+    own run folder (`hyoka mtbench`'s metrics.json) under the member's name; a member that has
+    not run (yet) adds nothing."""
+    members = (((summary.get("settings") or {}).get("suite") or {}).get("mtbench")) or {}
+    tasks = dict(metrics.get("tasks", {}))
+    for name, member in members.items():
+        path = run_dir / member["folder"] / METRICS_FILE
+        if path.is_file():
+            bench_tasks = read_json_file(path).get("tasks", {})
+            tasks.update({name: entry for entry in bench_tasks.values()})  # one task: mtbench_LANG
+    return {**metrics, "tasks": tasks}
 
 
 def aggregate_results(metrics: dict[str, Any], summary: dict[str, Any]) -> dict[str, Any]:
@@ -83,6 +103,8 @@ def _suite_entry(suite: dict[str, Any], metrics: dict[str, Any], limit: int | No
         "missing": missing,
         "skipped": suite.get("skipped", {}),
         "unavailable": suite.get("unavailable", []),
+        # MT-Bench members that ran: their `hyoka mtbench` folders inside the run folder
+        "mtbench": suite.get("mtbench", {}),
         "notes": suite.get("notes", []),
     }
 

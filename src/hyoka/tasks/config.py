@@ -41,6 +41,18 @@ class DatasetConfig(StrictModel):
             raise ValueError(f"eval_split '{self.eval_split}' is not one of splits {sorted(self.splits)}")
         return self
 
+    @model_validator(mode="after")
+    def _one_hub_pin(self) -> "DatasetConfig":
+        # `source: hf:REPO` with `revision: COMMIT` and hub urls: one repository, one commit, so
+        # the revision the summary records is the one every file was read at
+        if not (self.source or "").startswith("hf:") or not self.revision:
+            return self
+        pin = f"hf://datasets/{self.source[3:]}@{self.revision}/"
+        for split, file in self.splits.items():
+            if file.url is not None and file.url.startswith("hf://") and not file.url.startswith(pin):
+                raise ValueError(f"splits.{split}.url {file.url} is not at source {self.source} revision {self.revision}")
+        return self
+
 
 class FewshotConfig(StrictModel):
     num: int = Field(default=0, ge=0)
@@ -190,6 +202,13 @@ class SuiteScore(StrictModel):
     scale: float = Field(default=1.0, gt=0, description="multiplier onto 0..1 (BLEU 0-100: 0.01)")
 
 
+class SuiteMTBench(StrictModel):
+    """An MT-Bench member of a suite (run by hyoka.mtbench, judged by the run's --judge)."""
+
+    lang: Literal["ja", "en"] = Field(description="which MT-Bench: ja (Japanese) or en")
+    judge_prompts: str | None = Field(default=None, description="judge prompt variant: ja, en or en-ja (Swallow's); default the bench's own")
+
+
 class GroupConfig(StrictModel):
     """A named set of tasks (or other groups) with aggregate scores.
 
@@ -210,3 +229,6 @@ class GroupConfig(StrictModel):
     scores: dict[str, SuiteScore] | None = None
     #: members run once such a task or group exists in hyoka; until then named as skipped
     optional_tasks: list[str] = Field(default_factory=list)
+    #: MT-Bench members (member name → bench language), run by `hyoka mtbench`'s runner when
+    #: the run has a judge (--judge), else named as skipped; scores name them as `source`
+    mtbench: dict[str, SuiteMTBench] = Field(default_factory=dict)

@@ -7,6 +7,8 @@
 2. tasks whose data is neither in `HYOKA_DATA_DIR` nor downloadable now are skipped, each
    named with the reason, before any model call; `optional_tasks` that hyoka does not have
    yet are named as skipped too;
+   MT-Bench members (`mtbench:`) run when the run has a judge (hyoka.mtbench.suite_members),
+   else they are named as skipped;
 3. when the suite asks for the chat template and the model has none, the run goes on
    without it and says so (a note on stderr and in the results);
 4. the suite's `scores` (headline metric of each member, scaled to 0..1) and their mean
@@ -20,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hyoka.errors import DatasetError, HyokaError, TaskConfigError
-from hyoka.tasks.config import GroupConfig
+from hyoka.tasks.config import GroupConfig, SuiteMTBench
 from hyoka.tasks.registry import Registry
 
 
@@ -34,6 +36,9 @@ class SuitePlan:
     skipped: dict[str, str] = field(default_factory=dict)
     #: optional members hyoka does not have yet
     unavailable: list[str] = field(default_factory=list)
+    #: MT-Bench members that run (a judge was given); each writes a `hyoka mtbench` run
+    #: folder of its name inside the run folder
+    mtbench: dict[str, SuiteMTBench] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     #: setting → value the suite contributed (what the user did not set)
     applied: dict[str, Any] = field(default_factory=dict)
@@ -48,6 +53,7 @@ class SuitePlan:
             "applied_settings": self.applied,
             "skipped": self.skipped,
             "unavailable": self.unavailable,
+            "mtbench": {name: {**m.model_dump(), "folder": name} for name, m in self.mtbench.items()},
             "notes": self.notes,
         }
 
@@ -62,14 +68,21 @@ def find_suite(registry: Registry, names: list[str]) -> GroupConfig | None:
     return config
 
 
-def plan_suite(registry: Registry, suite: GroupConfig, *, unsafe_exec: bool = False) -> SuitePlan:
-    """Which members run, and why the others do not (data and metrics checked before any model loads)."""
+#: why an MT-Bench member does not run without a judge
+NO_JUDGE = "MT-Bench is judged by an LLM and this run has none: add --judge BACKEND:NAME (docs/judge.md)"
+
+
+def plan_suite(registry: Registry, suite: GroupConfig, *, unsafe_exec: bool = False, judge: bool = False) -> SuitePlan:
+    """Which members run, and why the others do not (data and metrics checked before any model
+    loads). `judge`: the run has a judge, so the MT-Bench members run too."""
     from hyoka.data.files import resolve_file
 
     for display, score in (suite.scores or {}).items():
-        if score.source not in registry.tasks and score.source not in registry.groups:
+        known = score.source in registry.tasks or score.source in registry.groups or score.source in suite.mtbench
+        if not known:
             raise TaskConfigError(
-                f"suite '{suite.group}': scores.{display}.source '{score.source}' is not a task or group; fix the suite file"
+                f"suite '{suite.group}': scores.{display}.source '{score.source}' is not a task, group or "
+                "mtbench member; fix the suite file"
             )
     plan = SuitePlan(suite.group, suite, [])
     candidates = registry.resolve([suite.group])
@@ -92,7 +105,12 @@ def plan_suite(registry: Registry, suite: GroupConfig, *, unsafe_exec: bool = Fa
             plan.skipped[task] = problem
             continue
         plan.tasks.append(task)
-    if not plan.tasks:
+    for member, bench in suite.mtbench.items():
+        if judge:
+            plan.mtbench[member] = bench
+        else:
+            plan.skipped[member] = NO_JUDGE
+    if not plan.tasks and not plan.mtbench:
         raise HyokaError(f"--suite {suite.group}: no task has its data here; " + _skipped_text(plan))
     return plan
 
