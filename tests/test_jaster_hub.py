@@ -289,6 +289,27 @@ def test_jaster_hub_suite_end_to_end_with_mock(mirror: Path, tmp_path: Path) -> 
     assert group["AVG"]["value"] == pytest.approx(((1.0 + half) / 2 + 0.5 + 0.875) / 3)
     assert math.isfinite(group["AVG"]["value"])
 
+    # the Nejumi form: chABSA's 0-shot and 2-shot scores averaged into GLP_抽出, ALT as a
+    # BLEU/100 column; the 2-shot run is the same scripted model (one leaderboard row)
+    two = tmp_path / "run-2shot"
+    done = subprocess.run(
+        hyoka_cmd("run", "mock:", "--model-args", f"script={script}", "--tasks", "jaster_chabsa,jaster_alt_e_to_j",
+                  "--num-fewshot", "2", "--output", str(two), "--quiet"),
+        env=env, capture_output=True, text=True, timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    from hyoka.reporting.leaderboard import build_rows, load_suite
+    from hyoka.reporting.runs import load_run
+
+    [row] = build_rows([load_run(out), load_run(two)], load_suite("nejumi"))
+    chabsa = row.scores["jaster_chabsa:set_f1 (0/2-shot)"]
+    assert chabsa is not None and sorted(s[2] for s in chabsa.sources) == [0, 2]
+    two_shot = json.loads((two / "metrics.json").read_text(encoding="utf-8"))["tasks"]
+    assert chabsa.value == pytest.approx((value("jaster_chabsa", "set_f1") + two_shot["jaster_chabsa"]["metrics"]["set_f1"]["value"]) / 2)
+    alt = row.scores["翻訳 ALT e→j BLEU/100"]
+    assert alt is not None and alt.value == pytest.approx((50.0 + two_shot["jaster_alt_e_to_j"]["metrics"]["bleu_ja"]["value"]) / 200)
+    assert row.categories["GLP_抽出"] is None  # MT-Bench extraction is not in these runs
+
 
 def test_offline_without_a_copy_is_one_line(tmp_path: Path) -> None:
     env = {**os.environ, "HYOKA_DATA_DIR": str(tmp_path / "empty"), "HYOKA_OFFLINE": "1"}
