@@ -65,7 +65,8 @@ def _chabsa_files(path: Path) -> Iterator[tuple[str, bytes]]:
     reads sorted(glob("*.json")) of the extracted folder)."""
     try:
         with zipfile.ZipFile(path) as archive:
-            names = sorted(n for n in archive.namelist() if re.fullmatch(r"(?:.*/)?chABSA-dataset/[^/]+\.json", n))
+            # the top folder only: a zip made on a Mac also has __MACOSX/chABSA-dataset/._*.json
+            names = sorted(n for n in archive.namelist() if re.fullmatch(r"chABSA-dataset/[^/]+\.json", n))
             for name in names:
                 yield name, archive.read(name)
     except zipfile.BadZipFile:
