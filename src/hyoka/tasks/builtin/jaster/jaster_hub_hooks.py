@@ -275,19 +275,12 @@ def read_xlsum_ja(path: Path, split: str) -> list[Doc]:
 #: train), which llm-jp-eval uses over the file's rows: test [10:510], dev [510:600], train [600:]
 MBPP_SPLITS = {"test": (10, 510), "dev": (510, 600), "train": (600, None)}
 
-_FUNCTION_CALLED = re.compile(r"assert\s+(?:not\s+)?\(?\s*(?:math\.isclose\(\s*|set\(\s*)?([A-Za-z_]\w*)\s*\(")
-
-
 def _entry_point(tests: list[str], code: str) -> str:
-    """The function the tests call: the reference solution's function that the first assert names
-    (MBPP has no entry_point field)."""
+    """The function the tests call (MBPP has no entry_point field): the first function of the
+    reference solution that an assert names, else its last function."""
     defined = re.findall(r"^def\s+([A-Za-z_]\w*)\s*\(", code, re.MULTILINE)
-    for test in tests:
-        for name in re.findall(r"([A-Za-z_]\w*)\s*\(", test):
-            if name in defined:
-                return name
-    match = _FUNCTION_CALLED.search(tests[0]) if tests else None
-    return match.group(1) if match else (defined[-1] if defined else "")
+    called = [name for test in tests for name in re.findall(r"([A-Za-z_]\w*)\s*\(", test)]
+    return next((name for name in called if name in defined), defined[-1] if defined else "")
 
 
 def _check_program(setup: str, tests: list[str]) -> str:
