@@ -35,7 +35,11 @@ def test_canonical_solutions_pass_and_broken_ones_fail(shared_data, pool: Sandbo
     ]
     results = pool.run(canonical + broken)
     good, bad = results[:164], results[164:]
-    not_passed = {d["task_id"]: (r.outcome, r.message) for d, r in zip(docs, good) if not r.passed}
+    not_passed = {
+        d["task_id"]: (r.outcome, r.message, r.exit_code, r.first_attempt, r.stderr_tail[-300:])
+        for d, r in zip(docs, good)
+        if not r.passed
+    }
     assert not_passed == {}
     passed_anyway = [d["task_id"] for d, r in zip(docs, bad) if r.passed]
     assert passed_anyway == []

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -102,3 +106,54 @@ def test_unprivileged_users_get_the_user_namespace_sandbox(need_bwrap) -> None:
     outcomes = json.loads(done.stdout)
     assert [o for o, _ in outcomes] == ["passed", "error", "error", "error", "failed"]
     assert "BlockingIOError" in outcomes[1][1] and "Read-only" in outcomes[2][1] and "unreachable" in outcomes[3][1]
+
+
+def test_a_run_that_says_nothing_about_the_program_is_run_once_more() -> None:
+    # --unsafe-exec shares the host's files, so a program can tell its first run from its
+    # second: the first exits 0 before its end report (what a lost report looks like).
+    # A folder the harness's unprivileged uid may write to (as root it drops to one).
+    folder = Path(tempfile.mkdtemp(prefix="hyoka-retry-"))
+    folder.chmod(0o777)
+    flag = folder / "ran-once"
+    program = f"import os\nif not os.path.exists({str(flag)!r}):\n    open({str(flag)!r}, 'w').close()\n    os._exit(0)\n"
+    [result] = SandboxPool(FAST, workers=1, unsafe=True).run([program])
+    assert result.passed and result.attempts == 2
+    assert result.first_attempt.startswith("error: exited with code 0 before the tests finished")
+    shutil.rmtree(folder)
+    [steady] = SandboxPool(FAST, workers=1, unsafe=True).run(["assert True\n"])
+    assert steady.passed and steady.attempts == 1 and steady.first_attempt == ""
+
+
+def test_a_report_pipe_closed_under_hyoka_is_a_sandbox_error_not_a_verdict(need_bwrap, monkeypatch) -> None:
+    # another part of the process closes the parent's end of the report pipe and the number
+    # is reused (a stray os.close): the missing end report must not count against the program
+    from hyoka.sandbox import process
+
+    created: list[int] = []
+    real_pipe = os.pipe
+
+    def recording_pipe() -> tuple[int, int]:
+        pair = real_pipe()
+        created.append(pair[0])
+        return pair
+
+    monkeypatch.setattr(process.os, "pipe", recording_pipe)
+    results: list = []
+    worker = threading.Thread(
+        target=lambda: results.append(process.run_program("import time\ntime.sleep(1.5)\n", SandboxSettings(timeout_s=3, cpu_s=5)))
+    )
+    worker.start()
+    deadline = time.monotonic() + 5
+    while not created and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.5)
+    status_r = created[0]
+    os.close(status_r)
+    r, w = real_pipe()  # takes the freed number (the lowest free one): the program's report goes nowhere we read
+    worker.join()
+    os.close(w)
+    if r != status_r:
+        os.close(r)  # run_program closed status_r's number, which is ours only when it was reused
+    [result] = results
+    assert result.outcome == "sandbox_error"
+    assert "report pipe" in result.message

@@ -102,6 +102,19 @@ class SandboxPool:
     def _one(self, program: str) -> ExecResult:
         slot = self._slots.get()
         try:
-            return run_program(program, self.settings, slot=slot, unsafe=self.unsafe)
+            result = run_program(program, self.settings, slot=slot, unsafe=self.unsafe)
+            if _worth_a_second_run(result):
+                first = result
+                result = run_program(program, self.settings, slot=slot, unsafe=self.unsafe)
+                result.attempts, result.first_attempt = 2, f"{first.outcome}: {first.message}"
+            return result
         finally:
             self._slots.put(slot)
+
+
+def _worth_a_second_run(result: ExecResult) -> bool:
+    """A result that may say nothing about the program: the sandbox failed, or the program
+    exited with status 0 but its end report never arrived. A program that really exits early
+    does so again (same verdict, recorded as two attempts); a lost report on a busy machine
+    does not turn a passing program into a failure."""
+    return result.outcome == "sandbox_error" or (result.outcome == "error" and result.exit_code == 0)

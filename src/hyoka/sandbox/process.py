@@ -124,6 +124,7 @@ def _run(source: str, settings: SandboxSettings, *, slot: int, unsafe: bool) -> 
             code = proc.wait()
         if unsafe:
             _kill(proc, io, unsafe)  # leftovers of the process group (daemons) go with it
+        io.check_report_pipe()
         return _classify(io, code, nonce, settings)
     finally:
         for stream in (proc.stdin, proc.stdout, proc.stderr):
@@ -171,6 +172,11 @@ class _Io:
         self.payload = memoryview(payload)
         self.timed_out = False
         self.over_limit = False
+        #: why a report pipe stopped being ours (closed or replaced under hyoka): then the
+        #: missing end report says nothing about the program
+        self.lost: str | None = None
+        self._status_fd = status_r
+        self._status_identity = _pipe_identity(status_r)
         self.sel = selectors.DefaultSelector()
         assert proc.stdin and proc.stdout and proc.stderr
         for stream in (proc.stdin, proc.stdout, proc.stderr):
@@ -201,7 +207,9 @@ class _Io:
     def _feed(self, fd: int) -> None:
         try:
             sent = os.write(fd, self.payload[:65536])
-        except (BrokenPipeError, BlockingIOError, OSError):
+        except BlockingIOError:
+            return  # the pipe is full for now: try again when it is writable
+        except OSError:
             sent = len(self.payload)  # the harness is gone; nothing more to send
         self.payload = self.payload[sent:]
         if not self.payload:
@@ -214,14 +222,21 @@ class _Io:
             chunk = os.read(fd, 65536)
         except BlockingIOError:
             return
-        except OSError:
+        except OSError as exc:
             chunk = b""
+            if tail in (self.status, self.info):
+                self.lost = f"reading the sandbox's report pipe failed ({exc})"
         if not chunk:
             self.sel.unregister(fd)
             return
         tail.add(chunk)
         if tail in (self.stdout, self.stderr) and self.stdout.total + self.stderr.total > self.settings.max_output_bytes:
             self.over_limit = True
+
+    def check_report_pipe(self) -> None:
+        """Notice a report pipe that another part of the process closed (its number reused)."""
+        if self.lost is None and _pipe_identity(self._status_fd) != self._status_identity:
+            self.lost = "the sandbox's report pipe was closed or replaced while the program ran"
 
     def namespace_init(self) -> int | None:
         try:
@@ -240,6 +255,14 @@ class _Io:
             if isinstance(event, dict):
                 out.append(event)
         return out
+
+
+def _pipe_identity(fd: int) -> tuple[int, int] | None:
+    try:
+        st = os.fstat(fd)
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino)
 
 
 def _signal_name(code: int) -> str | None:
@@ -271,6 +294,8 @@ def _classify(io: _Io, code: int, nonce: str, settings: SandboxSettings) -> Exec
             line_number=end.get("line_number"),
             **tails,
         )
+    if io.lost is not None:
+        return ExecResult("sandbox_error", message=io.lost, **tails)
     if io.timed_out:
         return ExecResult("timeout", message=f"wall-clock limit of {settings.timeout_s:g} s", **tails)
     if "setup_failed" in names:

@@ -59,6 +59,10 @@ class ExecResult:
     stdout_tail: str = ""
     exit_code: int | None = None
     duration_s: float = 0.0
+    #: 2 when the first run said nothing about the program (pool.py, `_worth_a_second_run`)
+    attempts: int = 1
+    #: what the first of two runs gave ("sandbox_error: ...")
+    first_attempt: str = ""
     cached: bool = field(default=False, compare=False)
 
     @property
