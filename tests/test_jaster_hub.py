@@ -197,7 +197,8 @@ def test_reader_errors_are_one_line(mirror: Path) -> None:
 
 
 def test_rouge2_with_mecab_words_by_hand() -> None:
-    import_or_require("MeCab", "pip install mecab-python3 ipadic")
+    import_or_require("MeCab", "pip install 'hyoka[jaster]'")
+    import_or_require("rouge_score", "pip install 'hyoka[jaster]'")
     from hyoka.metrics import get_metric
 
     rouge = get_metric("rouge2")
@@ -248,6 +249,8 @@ def test_jaster_hub_suite_end_to_end_with_mock(mirror: Path, tmp_path: Path) -> 
     from hyoka.sandbox import unavailable_reason
 
     require(unavailable_reason() is None, f"bubblewrap cannot run here: {unavailable_reason()}")
+    import_or_require("MeCab", "pip install 'hyoka[jaster]'")
+    import_or_require("rouge_score", "pip install 'hyoka[jaster]'")
     chabsa = loaded("jaster_chabsa").eval_docs
     gold0, gold1 = chabsa[0]["output"], chabsa[1]["output"]
     gold1_lines = gold1.split("\n")
