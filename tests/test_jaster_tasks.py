@@ -86,7 +86,8 @@ def _loaded(registry: Registry, name: str) -> LoadedTask:
 
 
 def test_every_jaster_task_is_listed(registry: Registry) -> None:
-    found = sorted(n for n in registry.tasks if n.startswith("jaster_"))
+    # the jaster_hub tasks read upstream files that are not in shared/data: tests/test_jaster_hub.py
+    found = sorted(n for n in registry.tasks if n.startswith("jaster_") and "jaster_hub" not in registry.tasks[n].config.groups)
     assert found == JASTER_TASKS
 
 

@@ -33,12 +33,19 @@ def test_every_documented_extractor_is_registered() -> None:
         "answer_tag",
         "regex",
         "normalize",
+        "nfkc",
         "strip",
         "yes_no",
         "code_block",
         "delete",
         "answer_span",
     }
+
+
+def test_nfkc_keeps_lines_and_indentation() -> None:
+    # llm-jp-eval's normalize: NFKC only; multi-line answers (chABSA, code) keep their layout
+    assert run("nfkc", "ＡＢＣ株式会社 positive\n  def f():\n    return １") == "ABC株式会社 positive\n  def f():\n    return 1"
+    assert run("normalize", "a\nb") == "a b"  # the whole-answer normaliser collapses them
 
 
 # --- reasoning -------------------------------------------------------------------------------

@@ -26,6 +26,7 @@ from hyoka.metrics import quasi as _quasi  # noqa: F401  (registration)
 from hyoka.metrics import bleu as _bleu  # noqa: F401  (registration)
 from hyoka.metrics import comet as _comet  # noqa: F401  (registration; unbabel-comet only when used)
 from hyoka.metrics import math_verify as _math_verify  # noqa: F401  (registration)
+from hyoka.metrics import rouge_ja as _rouge_ja  # noqa: F401  (registration: rouge2)
 
 __all__ = [
     "METRICS",

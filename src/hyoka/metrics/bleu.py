@@ -6,6 +6,8 @@ Scores are sacrebleu's, on its 0–100 scale. `tokenize` is sacrebleu's tokenize
 (written into the samples file for reading); the task's value is the corpus score over
 every scored sample, which is what `sacrebleu REF -i HYP -tok TOK` prints for the same
 lines (tests/test_swallow_metrics.py checks this against sacrebleu's command line).
+With `average: sentence` the task's value is instead the mean of the sentence scores, which is
+how llm-jp-eval scores its MT tasks (`bleu_ja` / `bleu_en`).
 """
 
 from __future__ import annotations
@@ -58,8 +60,11 @@ def _reference_streams(references: Sequence[Sequence[str]], metric: str) -> list
 class _SacreMetric(Metric):
     kind = ""
 
-    def __init__(self, *, tokenize: str = "13a") -> None:
+    def __init__(self, *, tokenize: str = "13a", average: str = "corpus") -> None:
+        if average not in ("corpus", "sentence"):
+            raise TaskConfigError(f"metric '{self.kind}': average must be 'corpus' or 'sentence', not '{average}'")
         self.tokenize = tokenize
+        self.average = average
         self.scorer, self.sentence_scorer = _scorer(self.kind, tokenize)
 
     def sample(self, prediction: str, references: Sequence[str]) -> float:
@@ -67,7 +72,10 @@ class _SacreMetric(Metric):
         return float(self.sentence_scorer.sentence_score(prediction, list(references)).score)
 
     def aggregate(self, items: Sequence[ScoreInput], scores: Sequence[SampleScore]) -> dict[str, MetricValue]:
-        """The corpus score over every output of every scored document (pooled, like sacrebleu)."""
+        """The corpus score over every output of every scored document (pooled, like sacrebleu);
+        with `average: sentence`, the mean of the documents' sentence scores."""
+        if self.average == "sentence":
+            return super().aggregate(items, scores)
         label = self.labels()[0]
         hypotheses = [p for item in items for p in item.predictions]
         references = [item.references for item in items for _ in item.predictions]
@@ -92,5 +100,5 @@ class Chrf(_SacreMetric):
     name = "chrf"
     kind = "chrf"
 
-    def __init__(self) -> None:
-        super().__init__(tokenize="none")
+    def __init__(self, *, average: str = "corpus") -> None:
+        super().__init__(tokenize="none", average=average)

@@ -376,6 +376,13 @@ def normalize(
     return extract
 
 
+@register_extractor("nfkc")
+def nfkc_only() -> Extractor:
+    """Unicode NFKC and nothing else — llm-jp-eval's `normalize`: line breaks and indentation
+    stay (multi-line answers: chABSA's lines, translations, code)."""
+    return nfkc
+
+
 @register_extractor("strip")
 def strip() -> Extractor:
     """Surrounding whitespace removed (str.strip; includes U+3000)."""
