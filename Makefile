@@ -18,7 +18,7 @@ $(VENV)/.setup-dev: pyproject.toml $(VENV)/.setup-demo
 	@command -v bwrap >/dev/null || ! command -v apt-get >/dev/null || \
 		(apt-get update -qq && apt-get install -y -qq bubblewrap) || echo "warning: could not install bubblewrap"
 	$(PY) -m pip install -q torch==2.13.0
-	$(PY) -m pip install -q -e '.[demo,hf,api,ifeval,test,hub,swallow,litellm,wandb,ray]' accelerate
+	$(PY) -m pip install -q -e '.[demo,hf,api,ifeval,test,hub,swallow,litellm,wandb,ray,jaster]' accelerate
 	@# Debian packages the tests use, only where missing and apt exists; a failed install shows
 	@# up as the failing tests that need it (CI fails them rather than skipping)
 	@# headless Chromium for the HTML report test (a CJK font for the screenshots)

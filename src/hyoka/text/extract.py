@@ -382,6 +382,16 @@ def strip() -> Extractor:
     return str.strip
 
 
+@register_extractor("nfkc")
+def nfkc_only() -> Extractor:
+    """NFKC, then surrounding whitespace removed, nothing else: "Ａ　->　Ｂ\nＣ" → "A -> B\nC".
+
+    For answers whose lines and spaces matter (line-by-line set_f1): `normalize` would
+    collapse them into one line.
+    """
+    return lambda text: nfkc(text).strip()
+
+
 @register_extractor("yes_no")
 def yes_no() -> Extractor:
     """"yes" / "no" via `canonical_yes_no` (はい → yes, × → no), "" when neither."""
