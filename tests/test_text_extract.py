@@ -34,6 +34,7 @@ def test_every_documented_extractor_is_registered() -> None:
         "regex",
         "normalize",
         "strip",
+        "nfkc",
         "yes_no",
         "code_block",
         "delete",
