@@ -85,6 +85,13 @@ def test_a_cut_parenthesis_without_its_sentence_is_one_line() -> None:
         _hook("ner_sample")(_document(first_sentence_only))
 
 
+def test_a_split_the_corpus_has_no_knp_for_is_one_line() -> None:
+    from hyoka.errors import DatasetError
+
+    with pytest.raises(DatasetError, match=r"split must be one of \('dev', 'test'\), not 'train'"):
+        _hook("read_wiki_ner")(MANIFEST, "train")
+
+
 # --- set_f1 and the extractor, by hand ---------------------------------------------------------
 
 
