@@ -44,7 +44,11 @@ LABELS: dict[str, set[str]] = {
 }
 NUMERIC = {"jaster_mawps", "jaster_mgsm_ja", "jaster_mgsm_en", "jaster_jsts"}
 FREE_TEXT = {"jaster_jemhopqa", "jaster_jemhopqa_cot", "jaster_niilc", "jaster_jsquad", "jaster_xwinograd_ja"}
-JASTER_TASKS = sorted({*LABELS, *NUMERIC, *FREE_TEXT})
+#: the FA category (Wikipedia Annotated Corpus, tests/test_jaster_wiki.py): answers of several lines
+WIKI = {f"jaster_wiki_{t}" for t in ("reading", "ner", "dependency", "pas", "coreference")}
+JASTER_TASKS = sorted({*LABELS, *NUMERIC, *FREE_TEXT, *WIKI})
+#: the categories of the jaster suite, in order
+CATEGORIES = ["NLI", "QA", "RC", "MC", "MR", "HE", "FA"]
 
 
 @pytest.fixture(scope="module")
@@ -160,7 +164,7 @@ def test_targets_well_formed(registry: Registry, name: str) -> None:
     for sample in samples:
         assert len(sample.references) == 1, sample.doc
         gold = sample.references[0]
-        assert gold and gold == gold.strip() and "\n" not in gold, sample.doc
+        assert gold and gold == gold.strip() and ("\n" not in gold or name in WIKI), sample.doc
         if name in LABELS:
             assert gold in LABELS[name]
         if name in NUMERIC:
@@ -180,6 +184,10 @@ def test_gold_output_scores_full_marks(registry: Registry, name: str) -> None:
     """The gold, written as the model would, survives extraction and scores 1.0."""
     task = _loaded(registry, name)
     samples = task.build_samples(limit=60, options=PromptOptions(num_fewshot=0))
+    # llm-jp-eval's set_f1 keeps repeated gold lines (a document that says 「…した -> …」
+    # twice): no answer can recall both, so even the gold scores below 1 there
+    lines = [s.references[0].split("\n") for s in samples]
+    samples = [s for s, ls in zip(samples, lines) if name not in WIKI or len(set(ls)) == len(ls)]
     outputs = [GenerateResult.from_output(_gold_output(name, s.references[0]) + "\n\n余計な説明") for s in samples]
     outcome = score_task(task.config, [DocResults(s, render_plain(s.messages), [o]) for s, o in zip(samples, outputs)])
     records = outcome.records
@@ -192,7 +200,7 @@ def test_gold_output_scores_full_marks(registry: Registry, name: str) -> None:
 def test_suite_categories(registry: Registry) -> None:
     group = registry.groups["jaster"]
     assert group.categories is not None
-    assert list(group.categories) == ["NLI", "QA", "RC", "MC", "MR", "HE"]
+    assert list(group.categories) == CATEGORIES
     members = registry.resolve(["jaster"])
     assert sorted(members) == JASTER_TASKS
     for category, tasks in group.categories.items():
@@ -283,7 +291,9 @@ def test_docs_custom_task_example_works(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_jaster_suite_with_gemma_offline(registry: Registry, gemma_gguf: Path, tmp_path: Path) -> None:
-    """`hyoka run llamacpp:<gemma> --suite jaster --limit 20` offline: category scores and AVG."""
+    """`hyoka run llamacpp:<gemma>` on the jaster suite's tasks but FA, `--limit 20`, offline:
+    category scores; FA (long answers: minutes of generation here) is reported missing and
+    AVG withheld. FA runs end to end in tests/test_jaster_wiki.py."""
     import os
     import subprocess
 
@@ -292,21 +302,23 @@ def test_jaster_suite_with_gemma_offline(registry: Registry, gemma_gguf: Path, t
     for name in registry.resolve(["jaster"]):
         require_data(*_data_files(registry, name))
     out = tmp_path / "run"
-    cmd = hyoka_cmd("run", f"llamacpp:{gemma_gguf}", "--suite", "jaster", "--limit", "20", "--output", str(out), "--quiet")
+    tasks = [t for t in registry.resolve(["jaster"]) if t not in WIKI]
+    cmd = hyoka_cmd("run", f"llamacpp:{gemma_gguf}", "--tasks", ",".join(tasks), "--limit", "20", "--output", str(out), "--quiet")
     env = {**os.environ, "HYOKA_OFFLINE": "1", "HF_HUB_OFFLINE": "1"}
     done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=3600)
     assert done.returncode == 0, done.stderr[-3000:]
     metrics = json.loads((out / "metrics.json").read_text(encoding="utf-8"))
-    assert sorted(metrics["tasks"]) == JASTER_TASKS
+    assert sorted(metrics["tasks"]) == sorted(tasks)
     for name, entry in metrics["tasks"].items():
         assert entry["errors"] == 0, name
         assert all(m["n"] == 20 for m in entry["metrics"].values()), name
     group = metrics["groups"]["jaster"]
-    categories = ["NLI", "QA", "RC", "MC", "MR", "HE"]
+    categories = [c for c in CATEGORIES if c != "FA"]
     scores = [group["metrics"][c]["value"] for c in categories]
     assert all(0.0 <= s <= 1.0 for s in scores)
-    assert math.isclose(group["metrics"]["AVG"]["value"], sum(scores) / len(scores))
-    assert set(group["categories"]) == set(categories) and not any("missing" in c for c in group["categories"].values())
+    assert "AVG" not in group["metrics"] and "FA" not in group["metrics"]
+    assert set(group["categories"]) == set(CATEGORIES)
+    assert [c for c, entry in group["categories"].items() if "missing" in entry] == ["FA"]
     # the suite's outputs score the same again without the model
     again = subprocess.run(
         hyoka_cmd("score", str(out / "samples_jaster_jnli.jsonl"), "--task", "jaster_jnli"),

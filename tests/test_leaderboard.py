@@ -74,7 +74,7 @@ def test_nejumi_mtbench_categories_are_scaled_to_one(gemma_runs: GemmaRuns, mtbe
     assert gpt4["categories"]["GLP_表現"]["value"] == pytest.approx(0.8)  # roleplay, writing, humanities: 8/10
     assert gpt4["categories"]["GLP_推論"]["value"] == pytest.approx(0.3)  # reasoning: judged with a reference
     assert gpt4["scores"]["mtbench_ja:score_extraction"]["value"] == pytest.approx(0.8)
-    assert gpt4["categories"]["GLP_抽出"] is None  # needs jaster chABSA too
+    assert gpt4["categories"]["GLP_抽出"] is None  # needs jaster chABSA, wiki_ner and wiki_coreference too
     assert gpt4["categories"]["GLP_数学的推論"] is None  # needs jaster MAWPS and MGSM too
     overall = load_run(mtbench_run).task_metrics("mtbench_ja")["score"]["value"]
     assert gpt4["scores"]["MT-Bench ja /10"]["value"] == pytest.approx(overall / 10)

@@ -43,7 +43,7 @@ def test_every_documented_extractor_is_registered() -> None:
 
 
 def test_nfkc_keeps_lines_and_indentation() -> None:
-    # llm-jp-eval's normalize: NFKC only; multi-line answers (chABSA, code) keep their layout
+    # llm-jp-eval's normalize: NFKC (and the ends stripped); multi-line answers (chABSA, code) keep their layout
     assert run("nfkc", "ＡＢＣ株式会社 positive\n  def f():\n    return １") == "ABC株式会社 positive\n  def f():\n    return 1"
     assert run("normalize", "a\nb") == "a b"  # the whole-answer normaliser collapses them
 

@@ -151,6 +151,10 @@ METRICS: dict[str, MetricFactory] = {}
 
 def register_metric(name: str) -> Callable[[MetricFactory], MetricFactory]:
     def deco(factory: MetricFactory) -> MetricFactory:
+        known = METRICS.get(name)
+        if known is not None and (known.__module__, known.__qualname__) != (factory.__module__, factory.__qualname__):
+            # two metrics under one name: the later would silently replace the earlier
+            raise ValueError(f"metric '{name}' is already registered by {known.__module__}.{known.__qualname__}")
         METRICS[name] = factory
         return factory
 

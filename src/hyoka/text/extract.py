@@ -34,6 +34,10 @@ EXTRACTORS: dict[str, ExtractorFactory] = {}
 
 def register_extractor(name: str) -> Callable[[ExtractorFactory], ExtractorFactory]:
     def deco(factory: ExtractorFactory) -> ExtractorFactory:
+        known = EXTRACTORS.get(name)
+        if known is not None and (known.__module__, known.__qualname__) != (factory.__module__, factory.__qualname__):
+            # two extractors under one name: the later would silently replace the earlier
+            raise ValueError(f"extractor '{name}' is already registered by {known.__module__}.{known.__qualname__}")
         EXTRACTORS[name] = factory
         return factory
 
@@ -376,17 +380,19 @@ def normalize(
     return extract
 
 
-@register_extractor("nfkc")
-def nfkc_only() -> Extractor:
-    """Unicode NFKC and nothing else — llm-jp-eval's `normalize`: line breaks and indentation
-    stay (multi-line answers: chABSA's lines, translations, code)."""
-    return nfkc
-
-
 @register_extractor("strip")
 def strip() -> Extractor:
     """Surrounding whitespace removed (str.strip; includes U+3000)."""
     return str.strip
+
+
+@register_extractor("nfkc")
+def nfkc_only() -> Extractor:
+    """NFKC, then surrounding whitespace removed, nothing else (llm-jp-eval's `normalize`):
+    "Ａ　->　Ｂ\nＣ" → "A -> B\nC". For answers whose lines and indentation matter
+    (line-by-line set_f1, chABSA, translations, code): `normalize` would collapse them.
+    """
+    return lambda text: nfkc(text).strip()
 
 
 @register_extractor("yes_no")
