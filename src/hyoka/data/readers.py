@@ -94,6 +94,14 @@ def read_jsonl_objects(
         text = _read_text(path)
     except (OSError, UnicodeDecodeError, EOFError) as exc:
         raise error(f"{path}: cannot read it as UTF-8 text ({exc})") from None
+    return jsonl_objects(text, str(path), error=error, expected=expected)
+
+
+def jsonl_objects(
+    text: str, where: str, *, error: type[HyokaError] = DatasetError, expected: str = "one JSON object per line"
+) -> list[tuple[int, dict[str, Any]]]:
+    """(line number, object) for every non-blank line of JSONL text read from `where` (a file,
+    or a member of an archive: "data.tar.bz2:ja_test.jsonl")."""
     rows = []
     for lineno, line in enumerate(text.splitlines(), 1):
         if not line.strip():
@@ -101,8 +109,8 @@ def read_jsonl_objects(
         try:
             obj = json.loads(line)
         except json.JSONDecodeError as exc:
-            raise error(f"{path}:{lineno}: not JSON ({exc.msg}); expected {expected}") from None
+            raise error(f"{where}:{lineno}: not JSON ({exc.msg}); expected {expected}") from None
         if not isinstance(obj, dict):
-            raise error(f"{path}:{lineno}: expected {expected}, got {type(obj).__name__}")
+            raise error(f"{where}:{lineno}: expected {expected}, got {type(obj).__name__}")
         rows.append((lineno, obj))
     return rows

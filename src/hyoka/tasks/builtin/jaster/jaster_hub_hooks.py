@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from hyoka.data.files import DataFile, resolve_file
+from hyoka.data.readers import jsonl_objects, read_jsonl_objects
 from hyoka.errors import DatasetError
 from hyoka.text.normalize import nfkc
 
@@ -254,18 +255,18 @@ def read_xlsum_ja(path: Path, split: str) -> list[Doc]:
                 raise DatasetError(f"{path}: has no {wanted}; is this japanese_XLSum_v2.0.tar.bz2?")
             handle = archive.extractfile(member)
             assert handle is not None
-            lines = handle.read().decode("utf-8").splitlines()
+            text = handle.read().decode("utf-8")
     except tarfile.TarError as exc:
         raise DatasetError(f"{path}: not a readable tar archive ({exc})") from None
+    except UnicodeDecodeError as exc:
+        raise DatasetError(f"{path}:{wanted}: not UTF-8 text ({exc})") from None
+    expected = "a JSON object with id, text and summary"
     docs = []
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
+    for number, row in jsonl_objects(text, f"{path}:{wanted}", expected=expected):
         try:
-            row = json.loads(line)
             docs.append(_sample(len(docs), row["text"], row["summary"], title=row.get("title", ""), url=row.get("url", ""), xlsum_id=row["id"]))
-        except (json.JSONDecodeError, KeyError, TypeError) as exc:
-            raise DatasetError(f"{path}:{wanted}:{number}: expected a JSON object with id, text and summary ({exc})") from None
+        except KeyError as exc:
+            raise DatasetError(f"{path}:{wanted}:{number}: expected {expected} (no {exc})") from None
     return docs
 
 
@@ -299,13 +300,7 @@ def read_mbpp_ja(path: Path, split: str) -> list[Doc]:
     if split not in MBPP_SPLITS:
         raise DatasetError(f"{path}: MBPP split must be one of {', '.join(MBPP_SPLITS)}, not '{split}'")
     rows = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise DatasetError(f"{path}:{number}: not JSON ({exc.msg})") from None
+    for number, row in read_jsonl_objects(path, expected="mbpp_translation.jsonl rows"):
         missing = [k for k in ("text_jp", "test_list", "code") if k not in row]
         if missing:
             raise DatasetError(f"{path}:{number}: no {', '.join(missing)} field (has {', '.join(sorted(row))}); is this mbpp_translation.jsonl?")
