@@ -158,6 +158,7 @@ def _provenance(plan: TaskPlan, options: RunOptions, stats: ExecutionStats, resp
             "files": {s: {"sha256": f.sha256, "origin": f.origin} for s, f in plan.loaded.files.items()},
         },
         "formulation": config.formulation,
+        "prompt_version": config.prompt_version,
         "num_fewshot": options.prompt.num_fewshot if options.prompt.num_fewshot is not None else config.fewshot.num,
         "fewshot_seed": config.fewshot.seed,
         "generation": {**plan.requests.params.as_dict(), "n": plan.requests.n} if config.formulation == "generate" else None,
