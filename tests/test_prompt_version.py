@@ -122,3 +122,18 @@ def test_prompt_version_is_recorded_and_a_different_one_is_marked(tmp_path: Path
     a2 = _run(_task_dir(tmp_path / "again", "v1"), script, 0, tmp_path / "a2")
     rows = _board(tmp_path / "again", str(a), str(a2), "--rows", "run")["rows"]
     assert not [m for r in rows for m in (r.get("marked") or {}).values()]
+
+
+def test_runs_of_different_documents_fall_back_to_the_independent_interval(tmp_path: Path) -> None:
+    tasks, script = _task_dir(tmp_path, "v1"), _script(tmp_path)
+    zero = _run(tasks, script, 0, tmp_path / "r0")  # 6 documents: 1,1,1,0,0,0
+    code = main(["run", "mock:", "--model-args", f"script={script}", "--tasks", "pv_task", "--include-path", str(tasks),
+                 "--num-fewshot", "2", "--limit", "5", "--output", str(tmp_path / "r2"), "--quiet"])  # fmt: skip
+    assert code == 0  # 5 documents: 1,1,1,1,0
+    suite = tmp_path / "pv.yaml"
+    suite.write_text(SUITE, encoding="utf-8")
+    (row,) = _board(tmp_path, str(zero), str(tmp_path / "r2"), "--suite", str(suite))["rows"]
+    cell = row["scores"][COLUMN]
+    # by hand: (0.5 + 0.8) / 2; se0^2 = 0.3 / 6 = 0.05, se2^2 = 0.2 / 5 = 0.04: sqrt(0.09) / 2 = 0.15
+    assert cell["value"] == pytest.approx(0.65) and cell["stderr"] == pytest.approx(0.15)
+    assert any("as if the 0/2-shot scores were independent" in note for note in row["notes"]), row["notes"]
