@@ -197,6 +197,30 @@ def test_gold_output_scores_full_marks(registry: Registry, name: str) -> None:
         assert math.isclose(value.value, 1.0), (label, value)
 
 
+#: every prompt from one pinned llm-jp-eval version (docs/tasks.md); hyoka's own additions say so
+PINNED = "llm-jp-eval v1.4.1"
+HYOKA_ADDITIONS = {"jaster_xwinograd_ja", "jaster_jemhopqa_cot"}
+
+
+@pytest.mark.parametrize("name", JASTER_TASKS)
+def test_prompt_version_is_pinned(registry: Registry, name: str) -> None:
+    version = registry.tasks[name].config.prompt_version
+    assert version == (f"hyoka 1 ({PINNED} layout)" if name in HYOKA_ADDITIONS else PINNED)
+
+
+def test_instructions_that_differed_from_the_pinned_version(registry: Registry) -> None:
+    """The two instructions that followed another llm-jp-eval version before the pin."""
+    jamp = registry.tasks["jaster_jamp"].config
+    assert jamp.prompt.instruction is not None
+    rules = jamp.prompt.instruction.split("制約：\n", 1)[1].splitlines()
+    assert [r.rsplit("は", 1)[-1] for r in rules] == ["entailmentと出力", "contradictionと出力", "neutralと出力"]
+    for name in ("jaster_mgsm_ja", "jaster_mgsm_en"):  # v1.x MGSM; v2 asks for "数字のみの回答" in 25 tokens
+        cfg = registry.tasks[name].config
+        assert cfg.prompt.instruction is not None
+        assert cfg.prompt.instruction.endswith("### 指示:\n質問を入力とし、回答を出力してください。回答の他には何も含めないことを厳守してください。")
+        assert cfg.generation.max_tokens == 10
+
+
 def test_suite_categories(registry: Registry) -> None:
     group = registry.groups["jaster"]
     assert group.categories is not None

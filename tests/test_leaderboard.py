@@ -7,6 +7,7 @@ import io
 import json
 import math
 import os
+import statistics
 import subprocess
 from pathlib import Path
 
@@ -40,9 +41,14 @@ def _metric(run: Path, task: str, metric: str) -> dict:
 
 
 def _mean_of_shots(runs: GemmaRuns, task: str, metric: str) -> tuple[float, float]:
-    """Nejumi's per-task score: the mean of the 0-shot and few-shot scores (and its stderr)."""
+    """Nejumi's per-task score: the mean of the 0-shot and few-shot scores, and its stderr
+    from the paired per-document values (both runs scored the same documents)."""
     m0, m2 = _metric(runs.zero, task, metric), _metric(runs.two, task, metric)
-    return (m0["value"] + m2["value"]) / 2, math.sqrt(m0["stderr"] ** 2 + m2["stderr"] ** 2) / 2
+    per_doc = [{r["doc_id"]: r["metrics"][metric] for r in map(json.loads, (run / f"samples_{task}.jsonl").read_text().splitlines())}
+               for run in (runs.zero, runs.two)]  # fmt: skip
+    assert per_doc[0].keys() == per_doc[1].keys()
+    means = [(per_doc[0][d] + per_doc[1][d]) / 2 for d in per_doc[0]]
+    return (m0["value"] + m2["value"]) / 2, statistics.stdev(means) / math.sqrt(len(means))
 
 
 def test_nejumi_leaderboard_over_a_folder_of_runs(gemma_runs: GemmaRuns, tmp_path: Path) -> None:

@@ -327,6 +327,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
+        if getattr(args, "config_parser", None) is not None:
+            args = run_config.apply_config(args)  # --config FILE (run, mtbench, submit): flags given override it
         return int(args.func(args))
     except HyokaError as exc:
         print(f"hyoka: error: {exc}", file=sys.stderr)

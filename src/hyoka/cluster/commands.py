@@ -35,7 +35,8 @@ def add_parser(sub: Any) -> None:
     submit.add_argument("--address", help="Ray cluster address (--scheduler ray), e.g. 10.0.0.1:6379 or auto")
     submit.add_argument("--dry-run", action="store_true", help="write plan and job scripts, submit nothing")
     submit.add_argument("--resume", metavar="RUN_DIR", help="resubmit the unfinished jobs of a submitted run")
-    submit.set_defaults(func=cmd_submit)
+    submit.add_argument("--config", metavar="FILE", help="submit.yaml with any of these options; flags given here override it")
+    submit.set_defaults(func=cmd_submit, config_parser=submit)
 
     status = sub.add_parser("status", help="scheduler state and finished requests of a submitted run's jobs")
     status.add_argument("run_dir")
@@ -160,6 +161,9 @@ def cmd_submit(args: argparse.Namespace) -> int:
         raise HyokaError(f"--output {run_dir}: already holds a submitted run; use --resume {run_dir} or another folder")
     plan = _new_plan(args, scheduler, profile, run_dir)
     write_plan(run_dir, plan)
+    from hyoka.reporting.resolved_config import save_resolved_config
+
+    save_resolved_config(run_dir, args)  # run_config.yaml: resubmit with --config
     scripts = write_job_files(plan, run_dir, scheduler)
     _seed_shards(run_dir, plan)
     print(describe(plan))

@@ -1,11 +1,13 @@
-"""`hyoka run --config run.yaml`: everything the command line takes, from one YAML file.
+"""`hyoka run --config run.yaml` (and `hyoka mtbench`, `hyoka submit`): everything the
+command line takes, from one YAML file.
 
-Keys are the option names of `hyoka run` (dashes or underscores: `num_fewshot`,
+Keys are the option names of the command (dashes or underscores: `num_fewshot`,
 `model-args`), plus `model`. Lists and mappings are accepted where the command line takes
 comma-separated or repeated values (`tasks: [jnli, jsquad]`, `gen: {max_tokens: 64}`,
-`model_args: {n_ctx: 4096}`). Flags given on the command line override the file. The
-resolved settings are saved in the run folder as run_config.yaml (secrets redacted), so a
-leaderboard row can be rerun from it.
+`model_args: {n_ctx: 4096}`, `judge_args: {temperature: 0}`). Flags given on the command
+line override the file. The resolved settings are saved in the run folder as
+run_config.yaml (secrets redacted; hyoka.reporting.resolved_config), so a leaderboard row
+can be rerun from it.
 """
 
 from __future__ import annotations
@@ -17,14 +19,9 @@ from typing import Any
 import yaml
 
 from hyoka.errors import HyokaError
+from hyoka.reporting.resolved_config import RUN_CONFIG_FILE, config_actions as _actions, resolved_config, save_resolved_config
 
-RUN_CONFIG_FILE = "run_config.yaml"
-#: options that are not settings of the run itself
-_NOT_SAVED = {"func", "command", "config", "config_parser"}
-
-
-def _actions(parser: argparse.ArgumentParser) -> dict[str, argparse.Action]:
-    return {a.dest: a for a in parser._actions if a.dest not in ("help", *_NOT_SAVED)}
+__all__ = ["RUN_CONFIG_FILE", "apply_config", "apply_run_config", "load_run_config", "resolved_run_config", "save_run_config"]
 
 
 def _as_kv_list(value: Any) -> list[str]:
@@ -43,13 +40,15 @@ def _scalar(value: Any) -> str:
 
 def _coerce(path: Path, key: str, action: argparse.Action, value: Any) -> Any:
     """A YAML value in the form argparse would have produced from the command line."""
-    if action.dest in ("gen", "include_path"):
+    if isinstance(action, argparse._AppendAction):  # repeatable: --gen, --include-path, --judge-args, --timings
         return _as_kv_list(value)
     if action.dest == "model_args" and isinstance(value, dict):
         return ",".join(f"{k}={_scalar(v)}" for k, v in value.items())
-    if action.dest == "tasks" and isinstance(value, (list, tuple)):
+    if isinstance(value, (list, tuple)):  # comma-separated on the command line: --tasks, --categories, --turns
         return ",".join(str(v) for v in value)
-    if isinstance(action, (argparse._StoreTrueAction, argparse._StoreFalseAction)):
+    if isinstance(action, (argparse._StoreTrueAction, argparse._StoreFalseAction, argparse.BooleanOptionalAction)):
+        if value is None and action.default is None:  # --chat/--no-chat left to the command's default
+            return None
         if not isinstance(value, bool):
             raise HyokaError(f"{path}: {key}: expected true or false, got {value!r}")
         return value
@@ -85,18 +84,26 @@ def load_run_config(path: Path, parser: argparse.ArgumentParser) -> dict[str, An
     return out
 
 
-def apply_run_config(args: argparse.Namespace) -> argparse.Namespace:
-    """Fill every option the command line left at its default from --config; check that a
-    model and tasks are given one way or the other."""
+def apply_config(args: argparse.Namespace) -> argparse.Namespace:
+    """Fill every option the command line left at its default from --config FILE; once per
+    parsed command line (hyoka.cli applies it for every command that takes --config)."""
+    if not getattr(args, "config", None) or getattr(args, "config_applied", False):
+        return args
     parser: argparse.ArgumentParser = args.config_parser
-    if getattr(args, "config", None):
-        config = load_run_config(Path(args.config), parser)
-        for dest, value in config.items():
-            current, default = getattr(args, dest, None), parser.get_default(dest)
-            if dest in ("gen", "include_path"):
-                setattr(args, dest, [*value, *(current or [])])  # the command line's come last and win
-            elif current == default:
-                setattr(args, dest, value)
+    actions = _actions(parser)
+    for dest, value in load_run_config(Path(args.config), parser).items():
+        current, default = getattr(args, dest, None), parser.get_default(dest)
+        if isinstance(actions[dest], argparse._AppendAction):
+            setattr(args, dest, [*value, *(current or [])])  # the command line's come last and win
+        elif current == default:
+            setattr(args, dest, value)
+    args.config_applied = True
+    return args
+
+
+def apply_run_config(args: argparse.Namespace) -> argparse.Namespace:
+    """`hyoka run`: --config applied; a model and tasks given one way or the other."""
+    args = apply_config(args)
     if not args.model:
         raise HyokaError("give the model as BACKEND:NAME (or `model:` in --config FILE)")
     if not args.tasks:
@@ -106,17 +113,8 @@ def apply_run_config(args: argparse.Namespace) -> argparse.Namespace:
 
 def resolved_run_config(args: argparse.Namespace) -> dict[str, Any]:
     """Every option of the run as it was used (what --config takes back), secrets redacted."""
-    from hyoka.reporting.wandb_log import redact
-
-    parser: argparse.ArgumentParser = args.config_parser
-    return redact({dest: getattr(args, dest, None) for dest in _actions(parser)})
+    return resolved_config(args)
 
 
 def save_run_config(run_dir: Path, args: argparse.Namespace) -> Path:
-    from hyoka.results.run_dir import _write_atomic
-
-    path = run_dir / RUN_CONFIG_FILE
-    text = "# hyoka run --config " + RUN_CONFIG_FILE + "  (the resolved options of this run)\n"
-    text += yaml.safe_dump(resolved_run_config(args), allow_unicode=True, sort_keys=False)
-    _write_atomic(path, lambda f: f.write(text))
-    return path
+    return save_resolved_config(run_dir, args)

@@ -164,6 +164,7 @@ def _provenance(plan: TaskPlan, options: RunOptions, stats: ExecutionStats, resp
             },
         },
         "formulation": config.formulation,
+        "prompt_version": config.prompt_version,
         "num_fewshot": options.prompt.num_fewshot if options.prompt.num_fewshot is not None else config.fewshot.num,
         "fewshot_seed": config.fewshot.seed,
         "generation": {**plan.requests.params.as_dict(), "n": plan.requests.n} if config.formulation == "generate" else None,

@@ -20,7 +20,7 @@ def add_parser(sub: Any) -> None:
 
     p = sub.add_parser("mtbench", help="MT-Bench (ja/en) judged by an LLM; see docs/judge.md")
     p.add_argument("model", nargs="?", help="BACKEND:NAME that answers (omit with --answers)")
-    add_judge_arguments(p, required=True)
+    add_judge_arguments(p, required=False)  # required, but it may come from --config FILE
     p.add_argument("--lang", choices=["ja", "en"], default="ja", help="Japanese (default) or English MT-Bench")
     p.add_argument("--judge-prompts", help="ja (Stability), en (FastChat), en-ja (Swallow) or a prompt .jsonl; default: the bench's own")
     p.add_argument("--reference", help="reference answers by name, or a FastChat answers .jsonl (default: the prompt variant's own)")
@@ -45,7 +45,8 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--no-cache", action="store_true", help="neither read nor write the request cache")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.add_argument("--wandb", metavar="PROJECT[/RUN_NAME]", help="log the finished run to Weights & Biases")
-    p.set_defaults(func=run)
+    p.add_argument("--config", metavar="FILE", help="mtbench.yaml with any of these options; flags given here override it")
+    p.set_defaults(func=run, config_parser=p)
 
 
 def _csv(text: str | None) -> list[str]:
@@ -141,6 +142,8 @@ def run(args: argparse.Namespace) -> int:
         raise HyokaError("give MODEL (answers are generated) or --answers FILE.jsonl (answers are brought), not both")
     if not args.model and not args.answers:
         raise HyokaError("give MODEL to answer the questions, or --answers FILE.jsonl with saved FastChat-format answers")
+    if not args.judge:
+        raise HyokaError("give the judge as --judge BACKEND:NAME (or `judge:` in --config FILE)")
     if args.questions and not Path(args.questions).is_file():
         raise HyokaError(f"--questions {args.questions}: no such file")
     judge_spec = parse_judge_spec(args.judge, args.judge_args)
@@ -167,6 +170,9 @@ def run(args: argparse.Namespace) -> int:
     print(f"answers: {a.requests} requests, {a.cache_hits} from cache, {a.model_calls} model calls, {a.errors} errors")
     print(f"judge:   {j.requests} requests, {j.cache_hits} from cache, {j.model_calls} model calls, {j.errors} errors")
     print(f"results: {outcome.run_dir}")
+    from hyoka.reporting.resolved_config import save_resolved_config
+
+    save_resolved_config(outcome.run_dir, args)  # run_config.yaml: rerun with --config
     if args.wandb:
         from hyoka.reporting.wandb_log import log_run_to_wandb
 

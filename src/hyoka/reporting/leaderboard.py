@@ -21,7 +21,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from hyoka.errors import HyokaError
-from hyoka.metrics.base import MetricValue
+from hyoka.metrics.base import MetricValue, mean_and_stderr
 from hyoka.reporting.runs import SETTING_NAMES, RunView
 from hyoka.results.aggregate import macro
 
@@ -173,7 +173,7 @@ def entry_score(entry: Entry, found: dict[tuple[str, int | None], list[tuple[Run
     picked = [_pick(entry, s, found, notes) for s in (entry.shots or [None])]
     if any(p is None for p in picked):
         return None
-    values, sources, settings = [], [], []
+    values, sources, settings, cells = [], [], [], []
     for run, key in picked:  # type: ignore[misc]
         metric = entry.metric or run.headline_metric(key)
         m = run.task_metrics(key).get(metric)
@@ -183,8 +183,39 @@ def entry_score(entry: Entry, found: dict[tuple[str, int | None], list[tuple[Run
                                   int(m.get("n") or 0)))  # fmt: skip
         sources.append((run.label, key, run.num_fewshot(key)))
         settings.append(run.settings(key))
+        cells.append((run, key, metric, float(m["value"])))
     combined = macro(values)  # Nejumi: the plain mean of the 0-shot and few-shot scores
-    return Score(combined.value, combined.stderr, combined.n, sources, settings)
+    stderr = combined.stderr
+    if len(cells) > 1:  # the same documents asked several ways: their errors are not independent
+        paired = paired_stderr(cells, entry.scale)
+        if paired is not None:
+            stderr = paired
+        elif combined.stderr is not None:
+            notes.append(f"{entry.column}: interval as if the {'/'.join(map(str, entry.shots or []))}-shot scores were "
+                         "independent (per-document values missing or the runs scored different documents)")  # fmt: skip
+    return Score(combined.value, stderr, combined.n, sources, settings)
+
+
+def paired_stderr(cells: Sequence[tuple[RunView, str, str, float]], scale: float = 1.0) -> float | None:
+    """Standard error of a mean of scores that share their documents (Nejumi's 0-shot and
+    few-shot mean): per document, the mean of its values across the scores, then the standard
+    error of those per-document means (docs/leaderboard.md). None, so the caller falls back to
+    the independent formula, when a run has no per-document values for the metric (corpus-level
+    metrics such as Pearson), the runs scored different documents, or a score is not the mean
+    of its per-document values."""
+    per_run: list[dict[Any, float]] = []
+    for run, key, metric, value in cells:
+        if not run.has_samples(key):
+            return None
+        docs = run.per_doc_values(key, metric)
+        if len(docs) < 2 or not math.isclose(sum(docs.values()) / len(docs), value, rel_tol=1e-9, abs_tol=1e-12):
+            return None
+        per_run.append(docs)
+    ids = set(per_run[0])
+    if any(set(docs) != ids for docs in per_run[1:]):
+        return None
+    means = [scale * sum(docs[i] for docs in per_run) / len(per_run) for i in ids]
+    return mean_and_stderr(means).stderr
 
 
 def _combine(scores: Sequence[Score | None]) -> Score | None:

@@ -122,6 +122,9 @@ class TaskConfig(StrictModel):
     generation: GenerationConfig = GenerationConfig()
     extract: list[ExtractorSpec] = Field(default_factory=list)
     metrics: list[MetricSpec] = Field(default_factory=lambda: [MetricSpec(name="accuracy")])
+    #: the upstream prompt set the wording follows (e.g. "llm-jp-eval v1.4.1"): recorded in each
+    #: run's summary.json, and a score with another version is never mixed silently (leaderboard, compare)
+    prompt_version: str | None = Field(default=None, min_length=1)
     #: tasks only run when named explicitly (licences such as CC BY-NC-ND)
     opt_in: bool = False
     num_docs: int | None = Field(default=None, description="size of the eval split, for `hyoka tasks`")

@@ -1,0 +1,42 @@
+"""The resolved options of a command, saved in its run folder as run_config.yaml (secrets
+redacted): what `--config FILE` takes back, so a leaderboard row can be rerun from it.
+
+Here, below every command that writes a run folder (`hyoka run`, `hyoka mtbench`,
+`hyoka submit`), so each saves the same file the same way before it logs to W&B; reading a
+--config file is hyoka.commands.run_config's.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+RUN_CONFIG_FILE = "run_config.yaml"
+#: options that are not settings of the run itself
+NOT_SAVED = {"func", "command", "config", "config_parser"}
+
+
+def config_actions(parser: argparse.ArgumentParser) -> dict[str, argparse.Action]:
+    """A command's options by destination, as a --config file names them."""
+    return {a.dest: a for a in parser._actions if a.dest not in ("help", *NOT_SAVED)}
+
+
+def resolved_config(args: argparse.Namespace) -> dict[str, Any]:
+    """Every option of the command as it was used (what --config takes back), secrets redacted."""
+    from hyoka.reporting.wandb_log import redact
+
+    parser: argparse.ArgumentParser = args.config_parser
+    return redact({dest: getattr(args, dest, None) for dest in config_actions(parser)})
+
+
+def save_resolved_config(run_dir: Path, args: argparse.Namespace) -> Path:
+    from hyoka.results.run_dir import _write_atomic
+
+    path = run_dir / RUN_CONFIG_FILE
+    text = f"# hyoka {args.command} --config {RUN_CONFIG_FILE}  (the resolved options of this run)\n"
+    text += yaml.safe_dump(resolved_config(args), allow_unicode=True, sort_keys=False)
+    _write_atomic(path, lambda f: f.write(text))
+    return path
