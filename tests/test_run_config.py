@@ -47,3 +47,52 @@ def test_bad_config_is_one_line(tmp_path: Path) -> None:
     assert done.returncode == 2 and "limit: expected int" in done.stderr
     done = _run("mock:")  # neither --tasks nor a config
     assert done.returncode == 2 and "--tasks" in done.stderr
+
+
+def _main(*args: str) -> tuple[int, str]:
+    """The CLI in process (the error cases stop before any model; no interpreter start-up)."""
+    import contextlib
+    import io
+
+    from hyoka.cli import main
+
+    err = io.StringIO()
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(err):
+        code = main(list(args))
+    return code, err.getvalue()
+
+
+def test_docs_range_saved_as_written_and_read_back(tmp_path: Path) -> None:
+    first = tmp_path / "first"
+    code, err = _main("run", "mock:", "--tasks", "demo_ja", "--docs", "1:3", "--quiet", "--output", str(first))
+    assert code == 0, err
+    saved = (first / "run_config.yaml").read_text(encoding="utf-8")
+    assert yaml.safe_load(saved)["docs"] == "1:3"  # was a list, which --config turned into '1,3' and a traceback
+    code, err = _main("run", "--config", str(first / "run_config.yaml"), "--output", str(tmp_path / "again"))
+    assert code == 0, err
+    ids = [json.loads(line)["doc_id"] for line in (tmp_path / "again" / "samples_demo_ja.jsonl").read_text().splitlines()]
+    assert ids == [1, 2]
+    # written by hand, 1:30 is documents 1..29, not YAML 1.1's base-60 number 90
+    config = tmp_path / "hand.yaml"
+    config.write_text(f"model: 'mock:'\ntasks: demo_ja\ndocs: 1:30\noutput: {tmp_path / 'hand'}\nquiet: true\n", encoding="utf-8")
+    code, err = _main("run", "--config", str(config))
+    assert code == 0, err
+    assert json.loads((tmp_path / "hand" / "summary.json").read_text())["docs"] == [1, 30]
+
+
+def test_config_values_of_the_wrong_shape_are_one_line(tmp_path: Path) -> None:
+    config = tmp_path / "run.yaml"
+    cases = {
+        "limit: 1.5\n": "limit: expected int, got 1.5",  # int(1.5) ran 1 document
+        "limit: true\n": "limit: expected int, got True",
+        "model: ['mock:', other]\n": "model: expected one value, got a list",  # ran model 'mock:,other'
+        "suite: jaster\n": "'suite' and 'tasks' are the same option",  # the later key won
+        "limit: 2\nlimit: 3\n": "key 'limit' given twice",  # the later one won
+    }
+    for text, message in cases.items():
+        body = text if text.startswith("model") else "model: 'mock:'\n" + text
+        config.write_text(body + "tasks: demo_ja\n", encoding="utf-8")
+        code, err = _main("run", "--config", str(config), "--output", str(tmp_path / "never"))
+        assert code == 2 and message in err and len(err.strip().splitlines()) == 1, (text, err)
+        assert str(config) in err
+    assert not (tmp_path / "never").exists()

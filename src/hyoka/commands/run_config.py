@@ -24,6 +24,38 @@ from hyoka.reporting.resolved_config import RUN_CONFIG_FILE, config_actions as _
 __all__ = ["RUN_CONFIG_FILE", "apply_config", "apply_run_config", "load_run_config", "resolved_run_config", "save_run_config"]
 
 
+#: options the command line takes comma-separated: a file may give them as a list
+COMMA_SEPARATED = {"tasks", "categories", "turns", "model_args"}
+
+
+class _ConfigLoader(yaml.SafeLoader):
+    """YAML as a person writes a config: `docs: 1:30` is the text 1:30 (YAML 1.1 would read a
+    base-60 number, 90), and a key given twice is an error, not the last one silently."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)  # type: ignore[no-untyped-call]
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"key '{key}' given twice (line {key_node.start_mark.line + 1})", key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+def _number_or_text(kind: Any) -> Any:
+    def construct(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> Any:
+        text = loader.construct_scalar(node)
+        return str(text) if ":" in str(text) else kind(loader, node)
+
+    return construct
+
+
+_ConfigLoader.add_constructor("tag:yaml.org,2002:int", _number_or_text(yaml.SafeLoader.construct_yaml_int))
+_ConfigLoader.add_constructor("tag:yaml.org,2002:float", _number_or_text(yaml.SafeLoader.construct_yaml_float))
+
+
 def _as_kv_list(value: Any) -> list[str]:
     if isinstance(value, dict):
         return [f"{k}={_scalar(v)}" for k, v in value.items()]
@@ -44,8 +76,10 @@ def _coerce(path: Path, key: str, action: argparse.Action, value: Any) -> Any:
         return _as_kv_list(value)
     if action.dest == "model_args" and isinstance(value, dict):
         return ",".join(f"{k}={_scalar(v)}" for k, v in value.items())
-    if isinstance(value, (list, tuple)):  # comma-separated on the command line: --tasks, --categories, --turns
-        return ",".join(str(v) for v in value)
+    if isinstance(value, (list, tuple)):
+        if action.dest not in COMMA_SEPARATED:
+            raise HyokaError(f"{path}: {key}: expected one value, got a list {value!r}")
+        return ",".join(str(v) for v in value)  # comma-separated on the command line
     if isinstance(action, (argparse._StoreTrueAction, argparse._StoreFalseAction, argparse.BooleanOptionalAction)):
         if value is None and action.default is None:  # --chat/--no-chat left to the command's default
             return None
@@ -54,6 +88,9 @@ def _coerce(path: Path, key: str, action: argparse.Action, value: Any) -> Any:
         return value
     if value is None:
         return None
+    if action.type in (int, float) and (isinstance(value, bool) or (action.type is int and isinstance(value, float))):
+        # int(1.5) and int(True) would pass; the command line refuses both
+        raise HyokaError(f"{path}: {key}: expected {action.type.__name__}, got {value!r}")
     try:
         value = action.type(value) if callable(action.type) else str(value)
     except argparse.ArgumentTypeError as exc:  # a type that explains itself (--docs)
@@ -69,17 +106,22 @@ def load_run_config(path: Path, parser: argparse.ArgumentParser) -> dict[str, An
     if not path.is_file():
         raise HyokaError(f"--config {path}: no such file")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_ConfigLoader) or {}  # noqa: S506 - a SafeLoader
     except yaml.YAMLError as exc:
-        raise HyokaError(f"--config {path}: not valid YAML ({str(exc).splitlines()[0]})") from None
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise HyokaError(f"--config {path}: not valid YAML ({problem})") from None
     if not isinstance(data, dict):
         raise HyokaError(f"--config {path}: expected a mapping of option: value")
     actions = _actions(parser)
     out: dict[str, Any] = {}
+    keys: dict[str, str] = {}
     for key, value in data.items():
         dest = "tasks" if key == "suite" else str(key).replace("-", "_")
         if dest not in actions:
             raise HyokaError(f"{path}: unknown key '{key}'; known: {', '.join(sorted(actions))}")
+        if dest in keys:  # tasks/suite, num_fewshot/num-fewshot: one option, the later would win
+            raise HyokaError(f"{path}: '{keys[dest]}' and '{key}' are the same option; give one")
+        keys[dest] = str(key)
         out[dest] = _coerce(path, str(key), actions[dest], value)
     return out
 

@@ -17,6 +17,9 @@ import yaml
 RUN_CONFIG_FILE = "run_config.yaml"
 #: options that are not settings of the run itself
 NOT_SAVED = {"func", "command", "config", "config_parser"}
+#: what this one invocation does rather than what the run is: a file may set them, but the
+#: saved file leaves them out, so `submit --config RUN/run_config.yaml` of a dry run submits
+NOT_RERUN = {"dry_run", "resume"}
 
 
 def config_actions(parser: argparse.ArgumentParser) -> dict[str, argparse.Action]:
@@ -29,7 +32,14 @@ def resolved_config(args: argparse.Namespace) -> dict[str, Any]:
     from hyoka.reporting.wandb_log import redact
 
     parser: argparse.ArgumentParser = args.config_parser
-    return redact({dest: getattr(args, dest, None) for dest in config_actions(parser)})
+    return redact({dest: _as_written(dest, getattr(args, dest, None)) for dest in config_actions(parser) if dest not in NOT_RERUN})
+
+
+def _as_written(dest: str, value: Any) -> Any:
+    """An option in the form the command line (and so --config) takes: --docs as START:END."""
+    if dest == "docs" and isinstance(value, (list, tuple)):
+        return f"{value[0]}:{value[1]}"
+    return value
 
 
 def save_resolved_config(run_dir: Path, args: argparse.Namespace) -> Path:
