@@ -154,6 +154,13 @@ def test_no_judge_or_an_unused_judge_is_one_line_before_any_model_call(data: Pat
     assert "--judge" in err and "no task of this run" in err
 
 
+def test_judge_args_without_a_judge_is_one_line_that_keeps_the_key_out(tmp_path: Path, capsys: CapSys) -> None:
+    # a forgotten --judge: the settings were dropped without a word (a suite then skipped its MT-Bench)
+    _, err = _run(capsys, tmp_path, "--tasks", "demo_ja", "--judge-args", "api_key=sk-qa-0123456789", expect=2)
+    assert "--judge-args is given but --judge is not" in err and "sk-qa" not in err
+    assert not (tmp_path / "out").exists()
+
+
 @pytest.mark.slow
 def test_gemma_answers_and_judges_ja_vicuna_qa_and_rakuda(data: Path, gemma_gguf: Path, tmp_path: Path) -> None:
     """The done-when run: llamacpp-server Gemma as both model and judge, --limit 3. A 270M

@@ -57,7 +57,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     task_names = [t.strip() for t in args.tasks.split(",") if t.strip()]
     if not task_names:
         raise HyokaError("--tasks: give at least one task or group (see `hyoka tasks`)")
-    judge = judging.parse_judge_spec(args.judge, args.judge_args) if args.judge else None  # judged tasks (docs/judge.md)
+    judge = judging.optional_judge(args.judge, args.judge_args)  # judged tasks (docs/judge.md)
     # --- suites (hyoka.tasks.suite): suite settings under the user's, members without data skipped
     from hyoka.mtbench import suite_members
     from hyoka.tasks import suite as suites
@@ -195,7 +195,7 @@ def cmd_score(args: argparse.Namespace) -> int:
         prompt_field=args.prompt_field,
         prompt=PromptOptions(num_fewshot=args.num_fewshot, fewshot_style=args.fewshot_style),
     )
-    judge = judging.parse_judge_spec(args.judge, args.judge_args) if args.judge else None  # re-judge (docs/judge.md)
+    judge = judging.optional_judge(args.judge, args.judge_args)  # re-judge (docs/judge.md)
     judging.check_judge_use(judge, [registry.tasks[args.task].config] if args.task in registry.tasks else [])
     cache = NullCache() if judge is None else RequestCache(cache_dir() / "requests.sqlite")
     judge_backend = context = None

@@ -53,6 +53,17 @@ def parse_judge_spec(spec: str, judge_args: Sequence[str]) -> JudgeSpec:
     return JudgeSpec(parse_model_spec(spec, backend_args, source="--judge-args"), config)
 
 
+def optional_judge(spec: str | None, judge_args: Sequence[str]) -> JudgeSpec | None:
+    """`hyoka run` / `hyoka score`: the judge when --judge is given; --judge-args alone would
+    be dropped without a word (a forgotten --judge), so it is refused."""
+    if spec:
+        return parse_judge_spec(spec, judge_args)
+    if judge_args:
+        # the values are not echoed: one may be a key
+        raise HyokaError("--judge-args is given but --judge is not: add --judge BACKEND:NAME or leave --judge-args out")
+    return None
+
+
 def same_model(a: ModelSpec | None, b: ModelSpec) -> bool:
     return a is not None and (a.backend, a.name, a.args) == (b.backend, b.name, b.args)
 
