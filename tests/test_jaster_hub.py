@@ -193,6 +193,21 @@ def test_reader_errors_are_one_line(mirror: Path) -> None:
         FunctionRef("jaster_hub_hooks.read_mbpp_ja", str(hooks)).resolve()(rows, "test")
 
 
+def test_a_cut_off_or_foreign_tarball_is_one_line_naming_the_file(
+    mirror: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from hyoka.cli import main
+
+    wikicorpus = mirror / "wikicorpus" / "wiki_corpus_2.01.tar.gz"
+    wikicorpus.write_bytes(wikicorpus.read_bytes()[: wikicorpus.stat().st_size // 2])  # a download cut short
+    (mirror / "hf/csebuetnlp/xlsum/data/japanese_XLSum_v2.0.tar.bz2").write_text("not a tarball", encoding="utf-8")
+    for task, published in (("jaster_xlsum_ja", "japanese_XLSum_v2.0.tar.bz2"), ("jaster_wikicorpus_e_to_j", "wiki_corpus_2.01.tar.gz")):
+        code = main(["run", "mock:", "--tasks", task, "--limit", "1", "--output", str(tmp_path / task), "--quiet"])
+        lines = capsys.readouterr().err.strip().splitlines()
+        assert code == 2 and len(lines) == 1, lines  # was: tarfile's five lines, or "fix the hook"
+        assert f"{published}: not a readable tar archive" in lines[0] and f"place {published} as published" in lines[0]
+
+
 # -- metrics ------------------------------------------------------------------------------------
 
 

@@ -16,11 +16,13 @@ from __future__ import annotations
 
 import io
 import json
+import lzma
 import random
 import re
 import tarfile
 import xml.etree.ElementTree as ET
 import zipfile
+import zlib
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterator
@@ -52,6 +54,20 @@ def _seeded_shuffle(items: list[Any]) -> list[Any]:
     shuffled = list(items)
     random.Random(42).shuffle(shuffled)
     return shuffled
+
+
+#: what a damaged tarball raises while it is read: the tar layer, or the gzip / bz2 / xz stream
+#: under it (a download cut short ends in EOFError deep inside tarfile)
+_BROKEN_TAR = (tarfile.TarError, EOFError, OSError, zlib.error, lzma.LZMAError)
+
+
+def _broken_tar(path: Path, exc: BaseException, published: str) -> DatasetError:
+    """One line for a tarball that cannot be read (tarfile's own message spans lines)."""
+    if isinstance(exc, EOFError):
+        detail = "it ends early: an incomplete download?"
+    else:
+        detail = (str(exc).splitlines() or [type(exc).__name__])[0].rstrip(" :")
+    return DatasetError(f"{path}: not a readable tar archive ({detail}); place {published} as published")
 
 
 def _sample(index: int, input_text: str, output: str, **extra: Any) -> Doc:
@@ -214,8 +230,8 @@ def _wikicorpus_files(path: Path, mtime: float) -> tuple[tuple[tuple[str, str], 
                 assert handle is not None
                 text = io.TextIOWrapper(handle, encoding="utf-8").read()
                 files.append(tuple(_wikicorpus_paragraphs(text, f"{path}:{member.name}")))
-    except tarfile.TarError as exc:
-        raise DatasetError(f"{path}: not a readable tar archive ({exc}); place wiki_corpus_2.01.tar.gz as published") from None
+    except _BROKEN_TAR as exc:
+        raise _broken_tar(path, exc, "wiki_corpus_2.01.tar.gz") from None
     if not files:
         raise DatasetError(f"{path}: no .xml files inside; is this wiki_corpus_2.01.tar.gz?")
     return tuple(files)
@@ -256,8 +272,8 @@ def read_xlsum_ja(path: Path, split: str) -> list[Doc]:
             handle = archive.extractfile(member)
             assert handle is not None
             text = handle.read().decode("utf-8")
-    except tarfile.TarError as exc:
-        raise DatasetError(f"{path}: not a readable tar archive ({exc})") from None
+    except _BROKEN_TAR as exc:
+        raise _broken_tar(path, exc, "japanese_XLSum_v2.0.tar.bz2") from None
     except UnicodeDecodeError as exc:
         raise DatasetError(f"{path}:{wanted}: not UTF-8 text ({exc})") from None
     expected = "a JSON object with id, text and summary"
