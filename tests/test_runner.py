@@ -206,3 +206,18 @@ def test_a_document_range_gives_those_documents_as_the_full_run_does(
     assert exit_.value.code == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err[-1].endswith("argument --docs: '3:1': write START:END with 0 <= START < END, e.g. 100:200"), err
+    # a range past every task's end was an empty run, exit 0, that looked finished
+    assert _run(task_dir, tmp_path / "past", "--docs", "40:50") == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["hyoka: error: --docs 40:50: no task has a document in this range (tiny_gen has 4); documents are numbered from 0"]
+    assert not (tmp_path / "past").exists()
+
+    # a suite over part of each task is not complete (its overall is not a full run's)
+    (task_dir / "tiny_suite.yaml").write_text(
+        "group: tiny_suite\ntasks: [tiny_gen]\nscores:\n  tiny: {source: tiny_gen, metric: exact_match}\n", encoding="utf-8"
+    )
+    for out, extra in (("suite_part", ["--docs", "1:3"]), ("suite_full", [])):
+        assert _run(task_dir, tmp_path / out, *extra, tasks="tiny_suite") == 0
+    part, full = (_json(tmp_path / out / "aggregated_results.json") for out in ("suite_part", "suite_full"))
+    assert part["suite"]["complete"] is False and part["settings"]["docs"] == [1, 3]  # was: complete, docs not named
+    assert full["suite"]["complete"] is True and full["settings"]["docs"] is None

@@ -213,6 +213,13 @@ def test_swallow_ja_mt_bench_member_reads_swallows_judge_prompts_before_the_mode
     assert member.options.system_prompt == SYSTEM and member.options.max_tokens == 2048
     assert member.options.temperatures["writing"] == 0.7 and member.options.temperatures["math"] == 0.0
     assert "mt_bench_ja" not in plan.skipped
+    # --docs START:END takes those questions, as of every other member (it ran all 80 before)
+    ranged = RunOptions(tasks=plan.tasks, output=tmp_path / "run", docs=(1, 3), prompt=PromptOptions(), gen_overrides=gen)
+    [member] = prepare_members(plan, ranged, "mock:")
+    assert [q.question_id for q in member.prepared.questions] == [2, 3]
+    past = RunOptions(tasks=plan.tasks, output=tmp_path / "run", docs=(100, 101), prompt=PromptOptions(), gen_overrides=gen)
+    assert prepare_members(plan, past, "mock:") == []
+    assert plan.skipped["mt_bench_ja"] == "--docs 100:101: japanese_mt_bench has 80 questions, none in this range"
     # the member's data not here: skipped with the reason, like any member
     plan = suites.plan_suite(registry, registry.groups["swallow_ja"], judge=True)
     monkeypatch.setenv("HYOKA_DATA_DIR", str(tmp_path / "empty"))

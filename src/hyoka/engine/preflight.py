@@ -64,6 +64,7 @@ def preflight_run(
     from hyoka.engine.runner import check_categories
 
     check_categories(registry, tasks)
+    sizes: dict[str, int] = {}  # documents of each task that --docs found nothing in
     for name in tasks:
         spec = registry.tasks[name]
         problems = task_problems(spec.config)
@@ -73,7 +74,15 @@ def preflight_run(
         _check_generation(spec.config, gen_overrides)
         # reads the data and renders every prompt the run will send: hooks, templates,
         # few-shot options fail here, naming the task and the document
-        load_task(spec.config).build_samples(limit=limit, options=prompt, docs=docs)
+        loaded = load_task(spec.config)
+        if not loaded.build_samples(limit=limit, options=prompt, docs=docs):
+            sizes[name] = len(loaded.eval_docs) if limit is None else min(limit, len(loaded.eval_docs))
+    if docs is not None and len(sizes) == len(tasks):  # an empty run that looks like a finished one
+        counts = ", ".join(f"{name} has {n}" for name, n in list(sizes.items())[:3])
+        raise HyokaError(
+            f"--docs {docs[0]}:{docs[1]}: no task has a document in this range ({counts}"
+            f"{' within --limit' if limit is not None else ''}); documents are numbered from 0"
+        )
     check_output_dir(output)
     return RunPlan(tasks)
 

@@ -31,7 +31,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 from hyoka.cache import RequestCache
 from hyoka.engine.executor import ExecutionStats
-from hyoka.errors import HyokaError
+from hyoka.errors import DatasetError, HyokaError
 from hyoka.judge.answer_files import AnswerSet, answer_record, load_answer_file, write_answer_file
 from hyoka.judge.judge import Judge, Judgment
 from hyoka.models.base import Backend
@@ -66,6 +66,8 @@ class MTBenchOptions:
     categories: tuple[str, ...] = ()
     #: the first N questions of each category ("testmode" of jmt-bench-code and Nejumi)
     per_category: int | None = None
+    #: a suite run's --docs START:END: questions START..END-1 of the selection, as its other tasks
+    docs: tuple[int, int] | None = None
     #: the user's question file (MT-Bench JSONL); None: the bench's pinned one
     questions_file: Path | None = None
     turns: tuple[int, ...] = (1, 2)
@@ -141,6 +143,10 @@ def prepare(options: MTBenchOptions) -> Prepared:
         bench, limit=options.limit, categories=options.categories, per_category=options.per_category,
         path=options.questions_file,
     )  # fmt: skip
+    if options.docs is not None:
+        selected, questions = len(questions), questions[options.docs[0] : options.docs[1]]
+        if not questions:  # a DatasetError: a suite names the member as skipped, as for missing data
+            raise DatasetError(f"--docs {options.docs[0]}:{options.docs[1]}: {bench.name} has {selected} questions, none in this range")
     if not questions:
         raise HyokaError("no questions selected: check --categories, --per-category and --limit")
     prompts = load_prompt_set(options.prompt_variant)
@@ -313,7 +319,8 @@ def _summary(
         "benchmark": options.bench.name,
         "mode": options.mode,
         "questions": {"file": question_source.file, "sha256": question_source.sha256, "selected": num_questions,
-                      "limit": options.limit, "per_category": options.per_category, "categories": list(options.categories)},
+                      "limit": options.limit, "per_category": options.per_category, "categories": list(options.categories),
+                      **({"docs": list(options.docs)} if options.docs else {})},
         "reference": {"name": reference_name, "sha256": reference_sha},
         "judge_prompts": {"variant": prompts.variant, "files": list(prompts.files)},
         "settings": options.settings,

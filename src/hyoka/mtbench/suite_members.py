@@ -8,7 +8,7 @@ run's aggregated_results.json is written again to include their scores (the suit
 scale MT-Bench's 1-10 to 0..1, as Swallow reports score/10). Without a judge they are
 skipped and named (hyoka.tasks.suite.plan_suite).
 
-Settings: the run's system prompt, chat template, `--limit` (questions) and max_tokens,
+Settings: the run's system prompt, chat template, `--limit` and `--docs` (questions) and max_tokens,
 top_p, seed and stop. Temperatures stay MT-Bench's per-category table (as
 swallow-evaluation-instruct's MT-Bench asks) unless the user gave a temperature themselves;
 the suite's own greedy temperature is for its other tasks.
@@ -51,6 +51,7 @@ def member_options(
         lang=lang,
         judge_prompts=judge_prompts,
         limit=run.limit,
+        docs=run.docs,
         temperatures=temperatures,
         temperature_preset="fastchat" if not user_temperature else "user",
         max_tokens=int(gen.get("max_tokens", DEFAULT_MAX_TOKENS)),

@@ -59,7 +59,7 @@ def aggregate_results(metrics: dict[str, Any], summary: dict[str, Any]) -> dict[
         "settings": _settings(summary),
     }
     if suite_scores:
-        out["suite"] = _suite_entry(suite, metrics, summary.get("limit"))
+        out["suite"] = _suite_entry(suite, metrics, cut=summary.get("limit") is not None or bool(summary.get("docs")))
     return out
 
 
@@ -79,7 +79,7 @@ def _task_entry(entry: dict[str, Any], suite_metric: str | None) -> dict[str, An
     }
 
 
-def _suite_entry(suite: dict[str, Any], metrics: dict[str, Any], limit: int | None) -> dict[str, Any]:
+def _suite_entry(suite: dict[str, Any], metrics: dict[str, Any], *, cut: bool) -> dict[str, Any]:
     scores: dict[str, Any] = {}
     missing: list[str] = []
     for display, spec in suite["scores"].items():
@@ -98,8 +98,8 @@ def _suite_entry(suite: dict[str, Any], metrics: dict[str, Any], limit: int | No
         # the plain mean of the scaled headline scores that this run has
         "overall": sum(present) / len(present) if present else None,
         # comparable with a full run's overall only when every headline score is there,
-        # no member was skipped and no --limit cut the tasks short
-        "complete": bool(scores) and not missing and not suite.get("skipped") and limit is None,
+        # no member was skipped and no --limit or --docs cut the tasks short
+        "complete": bool(scores) and not missing and not suite.get("skipped") and not cut,
         "missing": missing,
         "skipped": suite.get("skipped", {}),
         "unavailable": suite.get("unavailable", []),
@@ -110,12 +110,13 @@ def _suite_entry(suite: dict[str, Any], metrics: dict[str, Any], limit: int | No
 
 
 def _settings(summary: dict[str, Any]) -> dict[str, Any]:
-    """What decides the numbers: chat template, system prompt, generation per task, limit."""
+    """What decides the numbers: chat template, system prompt, generation per task, limit, docs."""
     tasks = summary.get("tasks") or {}
     return {
         "chat_template_applied": summary.get("chat_template_applied"),
         "system_prompt": summary.get("system_prompt"),
         "limit": summary.get("limit"),
+        "docs": summary.get("docs"),  # --docs START:END: a part of each task, as --limit is
         "generation_overrides": summary.get("generation_overrides"),
         "generation": {name: t.get("generation") for name, t in tasks.items() if t.get("generation")},
         "num_fewshot": {name: t.get("num_fewshot") for name, t in tasks.items()},
