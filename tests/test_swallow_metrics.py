@@ -164,6 +164,34 @@ def test_comet_settings_are_one_line_errors(tmp_path: Path) -> None:
         metric.triples([ScoreInput("t", 3, {"en": "Hello."}, "", ["こんにちは。"], ["こんにちは。"], ["こんにちは。"])])
 
 
+COMET_TASK = """\
+name: my_mt
+language: multi
+dataset:
+  format: jsonl
+  splits: {test: {path: pairs.jsonl}}
+  eval_split: test
+formulation: generate
+prompt: {doc_to_text: "Translate: {{ en }}\\n", doc_to_target: "{{ ja }}"}
+generation: {max_tokens: 8}
+metrics:
+  - {name: comet, model: CHECKPOINT, source: english}
+"""
+
+
+def test_a_wrong_comet_source_stops_the_run_before_any_model_call(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from hyoka.cli import main
+
+    (tmp_path / "model.ckpt").write_bytes(b"")  # a file: the path check passes; the source is what is wrong
+    (tmp_path / "pairs.jsonl").write_text('{"en": "Hello.", "ja": "こんにちは。"}\n', encoding="utf-8")
+    (tmp_path / "my_mt.yaml").write_text(COMET_TASK.replace("CHECKPOINT", str(tmp_path / "model.ckpt")), encoding="utf-8")
+    code = main(["run", "mock:", "--tasks", "my_mt", "--include-path", str(tmp_path), "--output", str(tmp_path / "run"), "--quiet"])
+    err = capsys.readouterr().err.strip().splitlines()
+    # was found only when scoring, after every translation (and, without unbabel-comet, not even then)
+    assert code == 2 and err == ["hyoka: error: metric 'comet': document 0 of task 'my_mt' has no field 'english' (fields: en, ja); fix the metric's source:"]
+    assert not (tmp_path / "run" / "samples_my_mt.jsonl").exists()
+
+
 def test_span_metrics_read_the_raw_answer_not_the_extracted_one() -> None:
     # an extractor chain in front (here one that kept only "X") must not change the span
     item = ScoreInput("t", 0, {}, "", ["東京"], ["X"], ["考えた。\n回答: $\\boxed{東京}$"])

@@ -95,7 +95,7 @@ def run_evaluation(
     )
     plans = [plan_task(registry.tasks[name].config, backend, options) for name in task_names]
     for plan in plans:
-        plan.scorer.check(context)
+        plan.scorer.check(context, {s.doc_id: s.doc for s in plan.samples})
     totals = ExecutionStats()
     results: dict[str, TaskResult] = {}
     provenance: dict[str, Any] = {}

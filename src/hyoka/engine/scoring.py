@@ -120,8 +120,9 @@ class TaskScorer:
         self.metrics = scoring_metrics(config.metrics)
         self.extract: Callable[[str], str] = build_extractor([{"name": e.name, **e.params()} for e in config.extract])
 
-    def check(self, context: ScoringContext) -> None:
+    def check(self, context: ScoringContext, docs: Mapping[int, Mapping[str, Any]] | None = None) -> None:
         for m in self.metrics:
+            m.metric.check_docs(docs or {}, task=self.config.name)
             m.metric.check(context)
 
     def score(self, docs: Sequence[DocResults], context: ScoringContext) -> TaskOutcome:

@@ -126,6 +126,10 @@ class Metric:
     def check(self, context: ScoringContext) -> None:
         """Raise a one-line HyokaError when this run cannot score this metric (before any model call)."""
 
+    def check_docs(self, docs: Mapping[int, Mapping[str, Any]], *, task: str) -> None:
+        """Raise a one-line HyokaError when the run's documents (by doc_id) lack what this
+        metric reads from them (before any model call, and before `check` loads anything heavy)."""
+
     def sample(self, prediction: str, references: Sequence[str]) -> float:
         """The per-output value (0..1 for most metrics; the raw number for correlations)."""
         raise NotImplementedError(f"metric '{self.name}' implements neither sample nor score_batch")

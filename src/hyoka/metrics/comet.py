@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 from hyoka.errors import DatasetError, TaskConfigError
 from hyoka.metrics.base import Metric, SampleScore, ScoreInput, ScoringContext, register_metric
@@ -56,20 +56,28 @@ class Comet(Metric):
             )
         self.model, self.source, self.batch_size, self.gpus = model, source, batch_size, gpus
 
+    def check_docs(self, docs: Mapping[int, Mapping[str, Any]], *, task: str) -> None:
+        for doc_id, doc in docs.items():  # a wrong `source:` before the model translates anything
+            self._source(doc, doc_id, task)
+
     def check(self, context: ScoringContext) -> None:
         load_comet_model(self.model)  # a wrong path or a missing library: one line, before any model call
+
+    def _source(self, doc: Mapping[str, Any], doc_id: int, task: str) -> str:
+        if self.source not in doc:
+            raise DatasetError(
+                f"metric 'comet': document {doc_id} of task '{task}' has no field '{self.source}' "
+                f"(fields: {', '.join(sorted(doc))}); fix the metric's source:"
+            )
+        return str(doc[self.source])
 
     def triples(self, items: Sequence[ScoreInput]) -> list[dict[str, str]]:
         """COMET's input: one {src, mt, ref} per output, the source read from the document."""
         out = []
         for item in items:
             require_references(self.name, item.references)
-            if self.source not in item.doc:
-                raise DatasetError(
-                    f"metric 'comet': document {item.doc_id} of task '{item.task}' has no field '{self.source}' "
-                    f"(fields: {', '.join(sorted(item.doc))}); fix the metric's source:"
-                )
-            out += [{"src": str(item.doc[self.source]), "mt": p, "ref": item.references[0]} for p in item.predictions]
+            source = self._source(item.doc, item.doc_id, item.task)
+            out += [{"src": source, "mt": p, "ref": item.references[0]} for p in item.predictions]
         return out
 
     def score_batch(self, items: Sequence[ScoreInput], context: ScoringContext) -> list[SampleScore]:
