@@ -168,3 +168,14 @@ def test_judge_args_are_checked_by_the_one_argument_loader(tmp_path: Path, capsy
     assert "--judge-args retries: must be >= 0 (got '-1')" in _cli_error(*common, "--judge-args", "retries=-1", capsys=capsys)
     assert "--judge-args max_tokens: must be an integer (got 'lots')" in _cli_error(*common, "--judge-args", "max_tokens=lots", capsys=capsys)
     assert "--judge-args" in _cli_error(*common, "--judge-args", "no_such_setting=1", capsys=capsys)  # neither the judge's nor mock:'s
+
+
+def test_a_judge_without_its_key_says_where_to_name_the_variable(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    monkeypatch.chdir(tmp_path)  # no .env here
+    answers = tmp_path / "a.jsonl"
+    answers.write_text('{"question_id": 1, "choices": [{"index": 0, "turns": ["x"]}]}\n', encoding="utf-8")
+    err = _cli_error("--answers", str(answers), "--judge", "openai:gpt-4o", "--output", str(tmp_path / "o"), capsys=capsys)
+    assert "no API key: set OPENAI_API_KEY" in err and "in --judge-args for a judge" in err  # it only named --model-args

@@ -206,7 +206,7 @@ def read_api_key(env_name: str | None, *, required: bool, dotenv: Path = Path(".
     if not value and required:
         raise ModelSpecError(
             f"no API key: set {env_name} in the environment or in .env "
-            f"(or name another variable with --model-args api_key_env=NAME)"
+            f"(or name another variable with api_key_env=NAME in --model-args, or in --judge-args for a judge)"
         )
     return value or None
 
