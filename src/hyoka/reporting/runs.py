@@ -58,9 +58,13 @@ class RunView:
     @property
     def model_key(self) -> str:
         """What makes two runs 'the same model': the weights hash (or, for brought MT-Bench
-        answers, the answers' model id)."""
+        answers, the answers' model id). An API backend's weights hash names only the endpoint
+        (`api:URL`), so there the model's name on it tells models apart."""
         m = self.model
-        return str(m.get("weights_hash") or (f"answers:{m['model_id']}" if m.get("model_id") else "") or m.get("spec") or "")
+        weights = str(m.get("weights_hash") or "")
+        if weights.startswith("api:"):
+            return f"{weights}#{m.get('name') or ''}"
+        return weights or (f"answers:{m['model_id']}" if m.get("model_id") else "") or str(m.get("spec") or "")
 
     @property
     def model_name(self) -> str:

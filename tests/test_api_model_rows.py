@@ -1,0 +1,64 @@
+"""Two models served at one OpenAI-compatible endpoint are two models in the reports.
+
+An API backend's weights hash is `api:ENDPOINT` (the weights are not visible), so the
+leaderboard, `hyoka blend` and `hyoka compare` must tell API models apart by name. The
+endpoint is a real HTTP server on 127.0.0.1 that answers the OpenAI completions protocol with
+one fixed text; what is checked is how hyoka records and groups the runs, not the answers.
+"""
+
+from __future__ import annotations
+
+import http.server
+import json
+import threading
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+from hyoka.cli import main
+
+
+class _Completions(http.server.BaseHTTPRequestHandler):
+    def do_POST(self) -> None:  # noqa: N802 - http.server's name
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        usage = {"prompt_tokens": 3, "completion_tokens": 1, "total_tokens": 4}
+        if self.path.endswith("/chat/completions"):
+            choice = {"index": 0, "message": {"role": "assistant", "content": "entailment"}, "finish_reason": "stop"}
+        else:
+            choice = {"index": 0, "text": "entailment", "finish_reason": "stop", "logprobs": None}
+        data = json.dumps({"id": "x", "model": body["model"], "choices": [choice], "usage": usage}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def endpoint() -> Iterator[str]:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Completions)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/v1"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_two_models_at_one_endpoint_are_two_leaderboard_rows(endpoint: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    runs = tmp_path / "runs"
+    for model in ("model-a", "model-b"):
+        code = main(["run", f"openai:{model}", "--model-args", f"base_url={endpoint}", "--tasks", "jaster_jnli",
+                     "--limit", "2", "--output", str(runs / model), "--quiet"])  # fmt: skip
+        assert code == 0, capsys.readouterr().err
+    assert main(["leaderboard", str(runs), "--output", str(tmp_path / "board")]) == 0
+    rows = json.loads((tmp_path / "board" / "leaderboard_tasks.json").read_text(encoding="utf-8"))["rows"]
+    # was one row "model-a" holding model-b's score (the newer run of "the same model")
+    assert sorted((r["model"], len(r["runs"])) for r in rows) == [("model-a", 1), ("model-b", 1)]
+    capsys.readouterr()
+    code = main(["blend", "--output", str(tmp_path / "blend"), f"{runs / 'model-a'}:jaster_jnli", f"{runs / 'model-b'}:jaster_jnli"])
+    assert code == 2 and "is a different model (model-b" in capsys.readouterr().err
