@@ -1,4 +1,5 @@
-"""Two models served at one OpenAI-compatible endpoint are two models in the reports.
+"""What a run of an API model records: two models served at one OpenAI-compatible endpoint
+are two models in the reports, and a key inside the endpoint's URL is in no file.
 
 An API backend's weights hash is `api:ENDPOINT` (the weights are not visible), so the
 leaderboard, `hyoka blend` and `hyoka compare` must tell API models apart by name. The
@@ -41,7 +42,7 @@ class _Completions(http.server.BaseHTTPRequestHandler):
 @pytest.fixture
 def endpoint() -> Iterator[str]:
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Completions)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=lambda: server.serve_forever(poll_interval=0.05), daemon=True).start()
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}/v1"
     finally:
@@ -62,3 +63,15 @@ def test_two_models_at_one_endpoint_are_two_leaderboard_rows(endpoint: str, tmp_
     capsys.readouterr()
     code = main(["blend", "--output", str(tmp_path / "blend"), f"{runs / 'model-a'}:jaster_jnli", f"{runs / 'model-b'}:jaster_jnli"])
     assert code == 2 and "is a different model (model-b" in capsys.readouterr().err
+
+
+def test_a_key_inside_base_url_reaches_no_file_of_the_run(endpoint: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    secret = "sk-qa-in-the-url-0123456789"
+    with_key = endpoint.replace("http://", f"http://user:{secret}@")
+    out = tmp_path / "run"
+    code = main(["run", "openai:model-a", "--model-args", f"base_url={with_key}", "--tasks", "jaster_jnli",
+                 "--limit", "1", "--output", str(out), "--quiet"])  # fmt: skip
+    assert code == 0, capsys.readouterr().err
+    leaked = [p.name for p in out.rglob("*") if p.is_file() and secret in p.read_text(encoding="utf-8", errors="replace")]
+    assert leaked == []  # run_config.yaml kept it (summary.json records the endpoint without it)
+    assert "base_url=http://***@127.0.0.1:" in (out / "run_config.yaml").read_text(encoding="utf-8")

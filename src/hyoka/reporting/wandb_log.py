@@ -28,6 +28,8 @@ SECRET_KEY = re.compile(
     re.I,
 )
 REDACTED = "***"
+#: the user:password@ of a URL (a base_url in --model-args may carry a key that way)
+URL_CREDENTIALS = re.compile(r"(?<=://)[^/@\s]+@")
 #: sample text longer than this is cut in W&B tables (whole prompts are in the artifact)
 MAX_CELL = 4000
 
@@ -52,7 +54,8 @@ def _secret_values() -> list[str]:
 
 
 def redact(value: Any, secrets: Sequence[str] | None = None) -> Any:
-    """A copy of a JSON-like value with secret-named keys and secret values removed."""
+    """A copy of a JSON-like value with secret-named keys, secret values and the credentials
+    of URLs removed."""
     secrets = _secret_values() if secrets is None else secrets
     if isinstance(value, dict):
         return {k: (REDACTED if SECRET_KEY.search(str(k)) and v not in (None, "", {}, []) else redact(v, secrets))
@@ -62,6 +65,7 @@ def redact(value: Any, secrets: Sequence[str] | None = None) -> Any:
     if isinstance(value, str):
         for s in secrets:
             value = value.replace(s, REDACTED)
+        value = URL_CREDENTIALS.sub(f"{REDACTED}@", value)
     return value
 
 
