@@ -6,7 +6,7 @@ import argparse
 import os
 import sys
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, NoReturn, Sequence
 
 
 from hyoka.commands import backends
@@ -18,6 +18,14 @@ from hyoka.mtbench import command as mtbench_command
 
 #: generation settings `hyoka run --gen` uses (n: samples per prompt)
 RUN_GEN_KEYS = ("max_tokens", "temperature", "top_p", "seed", "stop", "n")
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, with a bad option as one line: the usage block it prints first (ten lines for
+    `hyoka run`) buried the problem. Subcommand parsers are made of the same class."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message}\n")
 
 
 def _default_output(spec: str) -> Path:
@@ -260,7 +268,7 @@ def doc_range(text: str) -> tuple[int, int]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="hyoka", description="Evaluate LLMs on Japanese and English benchmarks.")
+    parser = OneLineParser(prog="hyoka", description="Evaluate LLMs on Japanese and English benchmarks.")
     parser.add_argument("--version", action="version", version=f"hyoka {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
 
