@@ -233,3 +233,37 @@ def test_hub_url_must_match_the_datasets_source_and_revision(tmp_path: Path) -> 
     _, problems = validate_file(task)
     assert len(problems) == 1
     assert f"splits.test.url hf://datasets/org/data@{OTHER_REV}/test.parquet is not at source hf:org/data revision {REV}" in str(problems[0])
+
+
+def test_no_network_is_one_line_at_once_not_a_missing_file(hub: FakeHub, monkeypatch: pytest.MonkeyPatch) -> None:
+    # a host that cannot resolve (RFC 2606 .invalid): offline, said at once with where to place the file
+    monkeypatch.setenv("HF_ENDPOINT", "http://hub.invalid")
+    for proxy in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(proxy, raising=False)
+    file = spec("org/data", "ja/test.parquet", "a" * 64)
+    with pytest.raises(DatasetError) as err:
+        resolve_file(file, task="t")
+    message = str(err.value)
+    assert "\n" not in message and "offline (cannot resolve hub.invalid" in message
+    assert f"place ja/test.parquet of dataset org/data at revision {REV} at " in message
+
+
+def test_a_hub_that_refuses_connections_is_not_reported_as_a_missing_file(
+    hub: FakeHub, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    # the host resolves but nothing listens (the server is gone): huggingface_hub raises its
+    # LocalEntryNotFoundError, a subclass of "no such file": hyoka must say it could not connect
+    url = hub.url
+    hub.stop()
+    monkeypatch.setenv("HF_ENDPOINT", url)
+    monkeypatch.setenv("HF_HUB_ETAG_TIMEOUT", "2")
+    import huggingface_hub.utils._http as hub_http
+
+    real_backoff = hub_http.http_backoff  # no five retries in a test; the mapping is what is tested
+    monkeypatch.setattr(hub_http, "http_backoff", lambda *a, **k: real_backoff(*a, **{**k, "max_retries": 0}))
+    file = spec("org/data", "ja/test.parquet", "a" * 64)
+    with pytest.raises(DatasetError) as err:
+        resolve_file(file, task="t")
+    message = str(err.value)
+    assert "\n" not in message and f"cannot reach the hub at {url}" in message and "has no file" not in message
+    assert "Retrying in" not in capfd.readouterr().err

@@ -18,13 +18,17 @@ library and never stored by hyoka), checks its sha256 (when pinned) and moves it
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import shutil
+import socket
 import tempfile
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
+from urllib.parse import urlparse
 
 from hyoka.errors import DatasetError
 
@@ -83,6 +87,33 @@ def placement_hint(hub: HubFile, target: Path) -> str:
     )
 
 
+_PROXY_VARIABLES = ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy")
+
+
+def _unresolvable(endpoint: str) -> str | None:
+    """Why the hub's host cannot be looked up (no network, no DNS), or None. Behind a proxy
+    the proxy resolves it, so nothing is checked here."""
+    host = urlparse(endpoint).hostname
+    if not host or any(os.environ.get(v) for v in _PROXY_VARIABLES):
+        return None
+    try:
+        socket.getaddrinfo(host, None)
+    except (socket.gaierror, UnicodeError) as exc:
+        return f"cannot resolve {host}: {getattr(exc, 'strerror', None) or exc}"
+    return None
+
+
+@contextmanager
+def _quiet_hub_log() -> Iterator[None]:
+    hub_logger = logging.getLogger("huggingface_hub")
+    level = hub_logger.level
+    hub_logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        hub_logger.setLevel(level)
+
+
 def download_hub_file(
     hub: HubFile, target: Path, *, expected_sha256: str | None, task: str, mirrors: str, digest: Callable[[Path], str]
 ) -> None:
@@ -91,6 +122,10 @@ def download_hub_file(
     hint = f"{placement_hint(hub, target)}, or set HYOKA_DATA_DIR to a mirror holding it"
     if os.environ.get("HYOKA_OFFLINE") == "1" or os.environ.get("HF_HUB_OFFLINE") == "1":
         raise DatasetError(f"task '{task}': offline and {hub.url} is not in {mirrors}; {hint}")
+    endpoint = os.environ.get("HF_ENDPOINT") or "https://huggingface.co"
+    unreachable = _unresolvable(endpoint)
+    if unreachable is not None:  # at once, not after huggingface_hub's half-minute of retries
+        raise DatasetError(f"task '{task}': offline ({unreachable}) and {hub.url} is not in {mirrors}; {hint}")
     try:
         from huggingface_hub import hf_hub_download
         from huggingface_hub import errors as hub_errors
@@ -106,18 +141,19 @@ def download_hub_file(
     staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=".hub-"))
     try:
         try:
-            fetched = Path(
-                hf_hub_download(
+            with _quiet_hub_log():  # its retry warnings are not hyoka's one line
+                fetched = Path(
+                    hf_hub_download(
                     hub.repo,
                     hub.path,
-                    repo_type="dataset",
-                    revision=hub.revision,
-                    local_dir=staging,
-                    # read at call time (huggingface_hub reads HF_ENDPOINT once, at import)
-                    endpoint=os.environ.get("HF_ENDPOINT") or None,
-                    token=os.environ.get("HF_TOKEN") or None,
+                        repo_type="dataset",
+                        revision=hub.revision,
+                        local_dir=staging,
+                        # read at call time (huggingface_hub reads HF_ENDPOINT once, at import)
+                        endpoint=endpoint,
+                        token=os.environ.get("HF_TOKEN") or None,
+                    )
                 )
-            )
         except hub_errors.GatedRepoError:
             raise DatasetError(
                 f"task '{task}': dataset {hub.repo} is gated: accept its terms on the hub and set HF_TOKEN "
@@ -129,6 +165,9 @@ def download_hub_file(
             ) from None
         except hub_errors.RevisionNotFoundError:
             raise DatasetError(f"task '{task}': dataset {hub.repo} has no revision {hub.revision}; fix the task's url") from None
+        except hub_errors.LocalEntryNotFoundError as exc:  # no connection (a subclass of the next one)
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise DatasetError(f"task '{task}': cannot reach the hub at {endpoint} ({reason}); {hint}") from None
         except hub_errors.EntryNotFoundError:
             raise DatasetError(
                 f"task '{task}': dataset {hub.repo}@{hub.revision} has no file {hub.path}; fix the task's url"
