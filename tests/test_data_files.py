@@ -87,7 +87,7 @@ def test_download_with_changed_upstream_is_refused_and_leaves_nothing(
 def test_offline_without_mirror_says_what_to_set(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("HYOKA_DATA_DIR", str(tmp_path))
     spec = DataFile(mirror_path="x/y.json", url="https://example.invalid/y.json", sha256="a" * 64)
-    with pytest.raises(DatasetError, match="offline.*set HYOKA_DATA_DIR"):
+    with pytest.raises(DatasetError, match="offline and x/y.json is not in .*set HYOKA_DATA_DIR"):
         resolve_file(spec, task="t")
 
 
@@ -96,7 +96,7 @@ def test_unreachable_upstream_is_one_clear_error(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setenv("HF_HUB_OFFLINE", "0")
     monkeypatch.setenv("HYOKA_DATA_DIR", str(tmp_path))
     spec = DataFile(mirror_path="x/y.json", url="http://127.0.0.1:9/y.json", sha256="a" * 64)
-    with pytest.raises(DatasetError, match="cannot download .*set HYOKA_DATA_DIR"):
+    with pytest.raises(DatasetError, match=r"cannot download .* and x/y.json is not in .*set HYOKA_DATA_DIR"):
         resolve_file(spec, task="t")
 
 

@@ -75,7 +75,7 @@ def test_swallow_ja_suite_with_mock_backend(
     # every member without data is named with the reason; the optional ones too
     skipped = [line for line in stderr if line.startswith("hyoka: suite swallow_ja: skipping ")]
     assert len(skipped) == 51 + 3
-    assert any("skipping swallow_jmmlu_virology: offline and virology.csv is not in" in s for s in skipped)
+    assert any("skipping swallow_jmmlu_virology: offline and jmmlu/JMMLU/virology.csv is not in" in s for s in skipped)
     # without --judge, MT-Bench is named as skipped with the reason
     assert "hyoka: suite swallow_ja: skipping mt_bench_ja: MT-Bench is judged by an LLM and this run has none: " \
         "add --judge BACKEND:NAME (docs/judge.md)" in stderr
@@ -224,4 +224,4 @@ def test_swallow_ja_mt_bench_member_reads_swallows_judge_prompts_before_the_mode
     plan = suites.plan_suite(registry, registry.groups["swallow_ja"], judge=True)
     monkeypatch.setenv("HYOKA_DATA_DIR", str(tmp_path / "empty"))
     assert prepare_members(plan, run, "mock:") == [] and plan.mtbench == {}
-    assert plan.skipped["mt_bench_ja"].startswith("task 'japanese_mt_bench': offline and question_full.jsonl is not in ")
+    assert plan.skipped["mt_bench_ja"].startswith("task 'japanese_mt_bench': offline and japanese_mt_bench/question_full.jsonl is not in ")

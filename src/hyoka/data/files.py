@@ -156,7 +156,7 @@ def resolve_file(spec: DataFile, *, task: str, base_dir: Path | None = None) -> 
             mirrors=_dirs_text(), digest=sha256_file,
         )
         return ResolvedFile(target, spec.sha256 or sha256_file(target), f"download:{spec.url}", spec.url)
-    download(spec.url, target, expected_sha256=spec.sha256, task=task)
+    download(spec.url, target, expected_sha256=spec.sha256, task=task, mirror_path=spec.mirror_path)
     return ResolvedFile(target, spec.sha256 or sha256_file(target), f"download:{spec.url}", spec.url)
 
 
@@ -186,11 +186,16 @@ def _dirs_text() -> str:
     return ", ".join(str(d) for d in data_dirs())
 
 
-def download(url: str, target: Path, *, expected_sha256: str | None, task: str, timeout: float = 60) -> None:
-    """Fetch `url` to `target` atomically; the file appears only once its checksum is right."""
+def download(
+    url: str, target: Path, *, expected_sha256: str | None, task: str, timeout: float = 60, mirror_path: str | None = None
+) -> None:
+    """Fetch `url` to `target` atomically; the file appears only once its checksum is right.
+    `mirror_path`: where a mirror holds it, named when it cannot be fetched (the file's name
+    alone does not say where to place it: wikipedia_annotated_corpus/knp/wiki0008/….knp)."""
+    where = mirror_path or target.name
     if os.environ.get("HYOKA_OFFLINE") == "1" or os.environ.get("HF_HUB_OFFLINE") == "1":
         raise DataUnavailable(
-            f"task '{task}': offline and {target.name} is not in {_dirs_text()}; "
+            f"task '{task}': offline and {where} is not in {_dirs_text()}; "
             "set HYOKA_DATA_DIR to a local mirror (laid out like shared/data)"
         )
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -209,7 +214,7 @@ def download(url: str, target: Path, *, expected_sha256: str | None, task: str, 
     except (urllib.error.URLError, OSError, TimeoutError) as exc:
         reason = getattr(exc, "reason", exc)
         raise DataUnavailable(
-            f"task '{task}': cannot download {url} ({reason}) and {target.name} is not in {_dirs_text()}; "
+            f"task '{task}': cannot download {url} ({reason}) and {where} is not in {_dirs_text()}; "
             "set HYOKA_DATA_DIR to a local mirror (laid out like shared/data)"
         ) from None
     finally:
