@@ -18,18 +18,17 @@ library and never stored by hyoka), checks its sha256 (when pinned) and moves it
 
 from __future__ import annotations
 
-import logging
 import os
 import re
 import shutil
 import socket
 import tempfile
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable
 from urllib.parse import urlparse
 
+from hyoka.core.logs import quiet_logger
 from hyoka.errors import DatasetError
 
 SCHEME = "hf://datasets/"
@@ -103,17 +102,6 @@ def _unresolvable(endpoint: str) -> str | None:
     return None
 
 
-@contextmanager
-def _quiet_hub_log() -> Iterator[None]:
-    hub_logger = logging.getLogger("huggingface_hub")
-    level = hub_logger.level
-    hub_logger.setLevel(logging.ERROR)
-    try:
-        yield
-    finally:
-        hub_logger.setLevel(level)
-
-
 def download_hub_file(
     hub: HubFile, target: Path, *, expected_sha256: str | None, task: str, mirrors: str, digest: Callable[[Path], str]
 ) -> None:
@@ -141,7 +129,7 @@ def download_hub_file(
     staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=".hub-"))
     try:
         try:
-            with _quiet_hub_log():  # its retry warnings are not hyoka's one line
+            with quiet_logger("huggingface_hub"):  # its retry warnings are not hyoka's one line
                 fetched = Path(
                     hf_hub_download(
                     hub.repo,

@@ -24,14 +24,13 @@ split it is asked for.
 
 from __future__ import annotations
 
-import contextlib
 import functools
-import logging
 import re
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from hyoka.core.logs import quiet_logger
 from hyoka.data.files import DataFile, read_manifest, resolve_file
 from hyoka.errors import DatasetError
 from hyoka.text.normalize import nfkc
@@ -78,7 +77,7 @@ def _documents(manifest: Path, split: str) -> tuple["Document", ...]:
     """Every document of a split, parsed once per process (the five tasks share them)."""
     rhoknp = _rhoknp()
     documents = []
-    with _quiet_rhoknp():
+    with quiet_logger("rhoknp"):  # a warning per annotation it cannot attach: about the corpus, not actionable
         for spec in _split_files(manifest, split):
             path = resolve_file(spec, task=f"jaster_wiki ({split})").path
             try:
@@ -88,26 +87,12 @@ def _documents(manifest: Path, split: str) -> tuple["Document", ...]:
     return tuple(documents)
 
 
-@contextlib.contextmanager
-def _quiet_rhoknp() -> Iterator[None]:
-    """rhoknp logs a warning for every annotation it cannot attach (a relation to a sentence
-    outside the document, a named entity whose text is not in its sentence): dozens per
-    split, about the corpus, nothing a user can act on."""
-    logger = logging.getLogger("rhoknp")
-    level = logger.level
-    logger.setLevel(logging.ERROR)
-    try:
-        yield
-    finally:
-        logger.setLevel(level)
-
-
 def _read(manifest: Path, split: str, convert: Callable[["Document"], tuple[str, str]]) -> list[Doc]:
     """Docs {id, input, output, gold}: `output` as the corpus writes it (what a few-shot
     example shows), `gold` NFKC-normalised (llm-jp-eval normalises both sides before scoring)."""
     docs = []
     for document in _documents(manifest.resolve(), split):
-        with _quiet_rhoknp():  # rhoknp attaches some annotations lazily
+        with quiet_logger("rhoknp"):  # rhoknp attaches some annotations lazily
             text, output = convert(document)
         if output.strip():  # llm-jp-eval keeps only documents with something to answer
             docs.append({"id": document.doc_id, "input": text, "output": output, "gold": nfkc(output)})
