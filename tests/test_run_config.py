@@ -96,3 +96,32 @@ def test_config_values_of_the_wrong_shape_are_one_line(tmp_path: Path) -> None:
         assert code == 2 and message in err and len(err.strip().splitlines()) == 1, (text, err)
         assert str(config) in err
     assert not (tmp_path / "never").exists()
+
+
+def test_saved_config_reruns_from_another_folder(tmp_path: Path) -> None:
+    # relative paths on the command line (output, include path, settings) are saved absolute
+    work, elsewhere = tmp_path / "work", tmp_path / "elsewhere"
+    (work / "my_tasks").mkdir(parents=True)
+    elsewhere.mkdir()
+    demo = Path(__file__).resolve().parents[1] / "src" / "hyoka" / "tasks" / "builtin" / "demo" / "demo_ja.yaml"
+    task = yaml.safe_load(demo.read_text(encoding="utf-8"))
+    task["name"] = "demo_ja_mine"
+    task.pop("groups", None)
+    (work / "my_tasks" / "demo_ja_mine.yaml").write_text(yaml.safe_dump(task, allow_unicode=True), encoding="utf-8")
+    (work / "settings.yaml").write_text("system_message: 日本語で答えてください。\n", encoding="utf-8")
+    args = ["mock:", "--tasks", "demo_ja_mine", "--include-path", "my_tasks", "--settings", "settings.yaml",
+            "--limit", "2", "--quiet", "--output", "out"]  # fmt: skip
+    done = subprocess.run(hyoka_cmd("run", *args), capture_output=True, text=True, timeout=120, cwd=work)
+    assert done.returncode == 0, done.stderr
+    saved = yaml.safe_load((work / "out" / "run_config.yaml").read_text(encoding="utf-8"))
+    assert saved["include_path"] == [str(work / "my_tasks")] and saved["settings"] == str(work / "settings.yaml")
+    assert saved["output"] == str(work / "out")
+    again = subprocess.run(
+        hyoka_cmd("run", "--config", str(work / "out" / "run_config.yaml"), "--output", "rerun"),
+        capture_output=True, text=True, timeout=120, cwd=elsewhere,
+    )  # fmt: skip
+    assert again.returncode == 0, again.stderr
+    first, second = (json.loads((p / "metrics.json").read_text()) for p in (work / "out", elsewhere / "rerun"))
+    assert first["tasks"] == second["tasks"]
+    summary = json.loads((elsewhere / "rerun" / "summary.json").read_text())
+    assert summary["system_prompt"] == "日本語で答えてください。"

@@ -35,11 +35,26 @@ def resolved_config(args: argparse.Namespace) -> dict[str, Any]:
     return redact({dest: _as_written(dest, getattr(args, dest, None)) for dest in config_actions(parser) if dest not in NOT_RERUN})
 
 
+#: options that name files or folders: saved absolute, so the file reruns from any folder
+PATH_OPTIONS = {"include_path", "settings", "output", "profile", "timings", "questions", "answers", "baseline"}
+#: options that take a built-in name or a file: saved absolute when they named a file here
+NAME_OR_PATH_OPTIONS = {"judge_prompts", "reference"}
+
+
 def _as_written(dest: str, value: Any) -> Any:
-    """An option in the form the command line (and so --config) takes: --docs as START:END."""
+    """An option in the form the command line (and so --config) takes: --docs as START:END,
+    paths absolute (a relative one would mean another file when rerun from elsewhere)."""
     if dest == "docs" and isinstance(value, (list, tuple)):
         return f"{value[0]}:{value[1]}"
+    if dest in PATH_OPTIONS and value:
+        return [_absolute(v) for v in value] if isinstance(value, list) else _absolute(value)
+    if dest in NAME_OR_PATH_OPTIONS and isinstance(value, str) and Path(value).is_file():
+        return _absolute(value)
     return value
+
+
+def _absolute(path: str) -> str:
+    return str(Path(path).expanduser().absolute())
 
 
 def save_resolved_config(run_dir: Path, args: argparse.Namespace) -> Path:
