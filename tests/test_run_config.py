@@ -125,3 +125,13 @@ def test_saved_config_reruns_from_another_folder(tmp_path: Path) -> None:
     assert first["tasks"] == second["tasks"]
     summary = json.loads((elsewhere / "rerun" / "summary.json").read_text())
     assert summary["system_prompt"] == "日本語で答えてください。"
+
+
+def test_a_local_model_path_is_saved_absolute_and_a_hub_id_as_given(tmp_path: Path, monkeypatch) -> None:
+    from hyoka.reporting.resolved_config import _as_written
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "m.gguf").write_bytes(b"GGUF")
+    assert _as_written("model", "llamacpp:m.gguf") == f"llamacpp:{tmp_path / 'm.gguf'}"
+    assert _as_written("model", "hf:google/gemma-3-270m") == "hf:google/gemma-3-270m"  # no such folder here
+    assert _as_written("model", "openai:gpt-4o-mini") == "openai:gpt-4o-mini"

@@ -50,6 +50,10 @@ def _as_written(dest: str, value: Any) -> Any:
         return [_absolute(v) for v in value] if isinstance(value, list) else _absolute(value)
     if dest in NAME_OR_PATH_OPTIONS and isinstance(value, str) and Path(value).is_file():
         return _absolute(value)
+    if dest == "model" and isinstance(value, str):
+        backend, colon, name = value.partition(":")
+        if colon and name and not Path(name).is_absolute() and Path(name).exists():
+            return f"{backend}:{_absolute(name)}"  # a local model file or folder, not a hub id
     return value
 
 
