@@ -75,3 +75,15 @@ def test_a_key_inside_base_url_reaches_no_file_of_the_run(endpoint: str, tmp_pat
     leaked = [p.name for p in out.rglob("*") if p.is_file() and secret in p.read_text(encoding="utf-8", errors="replace")]
     assert leaked == []  # run_config.yaml kept it (summary.json records the endpoint without it)
     assert "base_url=http://***@127.0.0.1:" in (out / "run_config.yaml").read_text(encoding="utf-8")
+
+
+def test_mocks_that_answer_differently_are_two_models(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # a mock's "weights" are its answers: reply=A and reply=B are two rows; the same reply, one
+    runs = tmp_path / "runs"
+    for folder, reply in (("a", "東京"), ("b", "大阪"), ("a-again", "東京")):
+        code = main(["run", "mock:", "--model-args", f"reply={reply}", "--tasks", "demo_ja", "--limit", "2",
+                     "--output", str(runs / folder), "--quiet", "--no-cache"])  # fmt: skip
+        assert code == 0, capsys.readouterr().err
+    assert main(["leaderboard", str(runs), "--output", str(tmp_path / "board")]) == 0
+    rows = json.loads((tmp_path / "board" / "leaderboard_tasks.json").read_text(encoding="utf-8"))["rows"]
+    assert len(rows) == 2

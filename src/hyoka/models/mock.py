@@ -58,6 +58,7 @@ from hyoka.core.types import (
     Request,
     RequestOrigin,
     sha256_text,
+    stable_json,
 )
 from hyoka.errors import ModelSpecError
 from hyoka.models.args import BackendArgs, validate_args
@@ -110,12 +111,15 @@ class MockBackend(Backend):
         self.script = load_script(self.script_path) if self.script_path else Script()
         script_hash = sha256_text(self.script_path.read_text(encoding="utf-8")) if self.script_path else "none"
         given = a.given()
+        answers = tuple(sorted((k, _text(given[k])) for k in IDENTITY_ARGS if k in given))
         self._identity = ModelIdentity(
             backend=self.kind,
             name=self.name,
-            weights_hash=script_hash,
+            # a mock's "weights" are what it answers: its script and its answering arguments,
+            # so the leaderboard and blend never take two differently answering mocks for one model
+            weights_hash=sha256_text(stable_json({"script": script_hash, "answers": answers})),
             template_hash=template_hash(self._template),
-            settings=tuple(sorted((k, _text(given[k])) for k in IDENTITY_ARGS if k in given)),
+            settings=answers,
         )
         #: every request received, in order (tests count and inspect model calls)
         self.requests: list[Request] = []
