@@ -214,3 +214,14 @@ def test_vllm_multi_node_settings_pass_through() -> None:
     argv = " ".join(build_argv("m", {"tensor_parallel_size": "8", "pipeline_parallel_size": "2",
                                      "distributed_executor_backend": "ray"}, None))  # fmt: skip
     assert "--tensor-parallel-size 8 --pipeline-parallel-size 2 --distributed-executor-backend ray" in argv
+
+
+def test_a_key_inside_a_url_is_refused_before_any_job_file(tmp_path: Path) -> None:
+    # a job runs from its job file: a key in base_url would be stored there
+    done = submit(tmp_path, SLURM, "--tasks", "demo_ja", "--limit", "2", "--model-args",
+                  "base_url=https://me:sk-not-a-real-key@api.example.com/v1", model="openai:gpt-4o-mini")  # fmt: skip
+    assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1, done.stderr
+    assert "--model-args base_url: the URL carries a password or key" in done.stderr
+    assert "sk-not-a-real-key" not in done.stderr
+    run = tmp_path / "run"
+    assert not run.exists() or not any(b"sk-not-a-real-key" in f.read_bytes() for f in run.rglob("*") if f.is_file())

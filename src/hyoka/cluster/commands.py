@@ -91,6 +91,7 @@ def _new_plan(args: argparse.Namespace, scheduler: str, profile: Any, run_dir: P
         raise HyokaError("give MODEL (BACKEND:NAME) to submit, or --resume RUN_DIR")
     spec = parse_model_spec(args.model, args.model_args)
     check_model_args(spec.backend, spec.args)
+    _refuse_credentials_in_urls(spec.args)
     gen = parse_gen(args.gen)
     if args.settings:
         from hyoka.models.settings import load_settings
@@ -130,6 +131,19 @@ def _seed_shards(run_dir: Path, plan: Any) -> None:
         shard.mkdir(parents=True, exist_ok=True)
         if hashes.is_file() and not (shard / hashes.name).exists():
             shutil.copy2(hashes, shard / hashes.name)
+
+
+def _refuse_credentials_in_urls(model_args: dict[str, Any]) -> None:
+    """A job runs from its job file, so a key inside a URL (https://user:KEY@host/v1) would be
+    written there; `hyoka run` can redact it from what it records, a job cannot."""
+    from urllib.parse import urlsplit
+
+    for key, value in model_args.items():
+        if isinstance(value, str) and "://" in value and urlsplit(value).password is not None:
+            raise HyokaError(
+                f"--model-args {key}: the URL carries a password or key (user:KEY@host), which the job files "
+                "would store; give the key through the environment instead (api_key_env=NAME, docs/api.md)"
+            )
 
 
 def cmd_submit(args: argparse.Namespace) -> int:
