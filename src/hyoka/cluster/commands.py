@@ -136,10 +136,10 @@ def _seed_shards(run_dir: Path, plan: Any) -> None:
 def _refuse_credentials_in_urls(model_args: dict[str, Any]) -> None:
     """A job runs from its job file, so a key inside a URL (https://user:KEY@host/v1) would be
     written there; `hyoka run` can redact it from what it records, a job cannot."""
-    from urllib.parse import urlsplit
+    from hyoka.reporting.wandb_log import URL_CREDENTIALS  # the rule run_config.yaml and W&B redact by
 
     for key, value in model_args.items():
-        if isinstance(value, str) and "://" in value and urlsplit(value).password is not None:
+        if isinstance(value, str) and URL_CREDENTIALS.search(value):
             raise HyokaError(
                 f"--model-args {key}: the URL carries a password or key (user:KEY@host), which the job files "
                 "would store; give the key through the environment instead (api_key_env=NAME, docs/api.md)"
